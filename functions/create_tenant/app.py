@@ -1,0 +1,16 @@
+"""POST /tenants: a new tenant with its own schema and a temporary admin password."""
+
+from hrms.http import Response, api, created
+from hrms.tenancy import PLATFORM_ADMIN
+from hrms.tenants import service
+from hrms.tenants.models import CreatedTenant, NewTenant
+
+app = api(roles={PLATFORM_ADMIN})
+
+
+@app.post("/tenants")
+def create_tenant(body: NewTenant) -> Response[CreatedTenant]:
+    return created(service.create_tenant(body, app.actor))
+
+
+handler = app.handler

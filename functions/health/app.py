@@ -1,0 +1,15 @@
+"""GET /health: every store with its latency; 503 only when PostgreSQL is down."""
+
+from hrms.health.checks import HealthReport, check_health
+from hrms.http import Response, api, ok
+
+app = api(roles=None)
+
+
+@app.get("/health")
+def health() -> Response[HealthReport]:
+    report = check_health()
+    return ok(report, report.http_status)
+
+
+handler = app.handler

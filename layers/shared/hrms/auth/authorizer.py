@@ -1,0 +1,79 @@
+"""The API Gateway TOKEN authorizer: verify the JWT, then confirm tenant and user are active.
+
+The returned context is the only place handlers learn the tenant from. API Gateway caches the
+policy per token (see template.yaml), so the policy covers every method of the stage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from psycopg import sql
+
+from hrms.auth.tokens import Claims, verify
+from hrms.db.postgres import transaction
+from hrms.errors import Unauthorized
+from hrms.tenancy import PLATFORM_ADMIN, checked_schema_name
+
+_TOUCH_ACTIVITY = """
+UPDATE public.tenants SET last_activity_at = now()
+ WHERE id = %s AND (last_activity_at IS NULL OR last_activity_at < now() - interval '1 minute')
+"""
+
+
+class Denied(Exception):
+    """A valid token whose tenant or user may not call the API now (403)."""
+
+
+def authorize(authorization: str | None, method_arn: str) -> dict[str, Any]:
+    """An IAM policy for the caller; raises Unauthorized (401) for a bad token."""
+    token = _bearer(authorization)
+    claims = verify(token)
+    try:
+        context = _context(claims)
+    except Denied:
+        return _policy(claims.sub, "Deny", method_arn, {})
+    return _policy(claims.sub, "Allow", method_arn, context)
+
+
+def _bearer(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Missing bearer token.")
+    return token.strip()
+
+
+def _context(claims: Claims) -> dict[str, Any]:
+    if claims.role == PLATFORM_ADMIN:
+        return {"userId": claims.sub, "role": claims.role}
+    with transaction() as conn:
+        tenant = conn.execute(
+            "SELECT schema_name, status FROM public.tenants WHERE id = %s", (UUID(claims.tid),)
+        ).fetchone()
+        if tenant is None:
+            raise Unauthorized("Unknown tenant.")
+        if tenant["status"] != "active":
+            raise Denied
+        schema = checked_schema_name(tenant["schema_name"])
+        user = conn.execute(
+            sql.SQL("SELECT status, role FROM {} WHERE id = %s").format(sql.Identifier(schema, "users")),
+            (UUID(claims.sub),),
+        ).fetchone()
+        if user is None or user["status"] != "active" or user["role"] != claims.role:
+            raise Unauthorized("Unknown or disabled user.")
+        conn.execute(_TOUCH_ACTIVITY, (claims.tid,))
+    return {"userId": claims.sub, "role": claims.role, "tenantId": claims.tid, "schemaName": schema}
+
+
+def _policy(principal: str, effect: str, method_arn: str, context: dict[str, Any]) -> dict[str, Any]:
+    # arn:aws:execute-api:region:account:api-id/stage/METHOD/path -> every method and path of the stage
+    api_stage = "/".join(method_arn.split("/")[:2])
+    return {
+        "principalId": principal,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": f"{api_stage}/*/*"}],
+        },
+        "context": context,
+    }

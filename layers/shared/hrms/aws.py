@@ -1,0 +1,39 @@
+"""boto3 clients, created once per container, pointed at moto locally via AWS_ENDPOINT_URL."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from hrms.config import settings
+
+
+@cache
+def client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    cfg = settings()
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        region_name=cfg.aws_region,
+        endpoint_url=cfg.aws_endpoint_url,
+        config=Config(
+            s3={"addressing_style": "path"},
+            connect_timeout=2,
+            read_timeout=10,
+            retries={"max_attempts": 2, "mode": "standard"},
+        ),
+    )
+
+
+def secret(secret_id: str, max_age_s: int = 300) -> str:
+    """A Secrets Manager secret string, cached by Powertools parameters for `max_age_s`."""
+    return str(_secrets_provider().get(secret_id, max_age=max_age_s))
+
+
+@cache
+def _secrets_provider() -> Any:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto3_client=client("secretsmanager"))

@@ -1,0 +1,39 @@
+"""Where CLI commands find the stack: the environment, or the one `hrms dev` is running."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from hrms.local.stack import load_env_file
+
+console = Console()
+DEFAULT_DATA_DIR = Path(".hrms")
+
+
+def use_local_stack(data_dir: Path = DEFAULT_DATA_DIR) -> None:
+    """Adopt the running local stack's settings unless DATABASE_URL is already set (e.g. in AWS)."""
+    if os.environ.get("DATABASE_URL"):
+        return
+    env = load_env_file(data_dir)
+    if not env:
+        console.print(
+            f"[red]No running stack found under {data_dir}/ - start one with `hrms dev`, "
+            "or set DATABASE_URL and friends.[/red]"
+        )
+        raise SystemExit(2)
+    for key, value in env.items():
+        os.environ.setdefault(key, value)
+    secret = data_dir / "jwt-secret"
+    if secret.exists():
+        os.environ.setdefault("JWT_SECRET", secret.read_text().strip())
+
+
+def print_json(data: Any) -> None:
+    if hasattr(data, "model_dump"):
+        data = data.model_dump(mode="json", by_alias=True)
+    console.print_json(json.dumps(data, default=str))

@@ -1,0 +1,159 @@
+"""The `hrms` command: local stack, tenants, migrations, health, tokens, invoking functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from hrms.cli import tenant
+from hrms.cli.context import DEFAULT_DATA_DIR, console, print_json, use_local_stack
+from hrms.errors import DomainError
+
+app = typer.Typer(help="HRMS Serverless: local runtime and operations.", no_args_is_help=True)
+app.add_typer(tenant.app, name="tenant")
+migrate_app = typer.Typer(help="Public and per-tenant schema migrations.", no_args_is_help=True)
+app.add_typer(migrate_app, name="migrate")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+TemplateOpt = Annotated[Path, typer.Option(help="SAM template to read.")]
+
+
+@app.command()
+def dev(
+    port: Annotated[int, typer.Option(help="Port of the local API.")] = 3000,
+    data_dir: Annotated[Path, typer.Option(help="Where the embedded stores keep their data.")] = DEFAULT_DATA_DIR,
+    fresh: Annotated[bool, typer.Option(help="Delete the data directory first.")] = False,
+    template: TemplateOpt = Path("template.yaml"),
+) -> None:
+    """Start the embedded stack, migrate, and serve the API like API Gateway would."""
+    from hrms.local.devserver import run_dev
+
+    run_dev(port=port, data_dir=data_dir, fresh=fresh, template=template)
+
+
+@migrate_app.command("status")
+def migrate_status(as_json: JsonFlag = False) -> None:
+    """Versions of the public schema and how many tenant schemas are behind."""
+    use_local_stack()
+    from dataclasses import asdict
+
+    from hrms.migrations import runner
+
+    state = runner.status()
+    if as_json:
+        print_json({**asdict(state), "upToDate": state.up_to_date})
+        return
+    console.print(f"public: {state.public_version}/{state.public_latest}")
+    console.print(
+        f"tenants: {state.tenants_total - state.tenants_behind}/{state.tenants_total} at version {state.tenant_latest}"
+    )
+    console.print("[green]up to date[/green]" if state.up_to_date else "[yellow]migrations pending[/yellow]")
+
+
+@migrate_app.command("up")
+def migrate_up(
+    workers: Annotated[int | None, typer.Option(help="Schemas migrated in parallel.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Apply pending migrations: public first, then every tenant schema in parallel (resumable)."""
+    use_local_stack()
+    from dataclasses import asdict
+
+    from rich.progress import Progress
+
+    from hrms.migrations import runner
+
+    with Progress(console=console, transient=True, disable=as_json) as progress:
+        task = progress.add_task("tenant schemas", total=None)
+        result = runner.up(
+            workers=workers, progress=lambda done, total: progress.update(task, completed=done, total=total)
+        )
+    if as_json:
+        print_json(asdict(result))
+    else:
+        console.print(f"public migrations applied: {result.public_applied or 'none'}")
+        console.print(f"tenant schemas migrated: {result.tenants_migrated}")
+        for schema, error in result.failures.items():
+            console.print(f"[red]✗ {schema}: {error}[/red]")
+    if result.failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def health(as_json: JsonFlag = False) -> None:
+    """Check PostgreSQL, MongoDB, Redis and S3 like GET /health."""
+    use_local_stack()
+    from hrms.health.checks import check_health
+
+    report = check_health()
+    if as_json:
+        print_json(report)
+    else:
+        names = {"postgres": "PostgreSQL", "mongo": "MongoDB", "redis": "Redis", "s3": "S3"}
+        for name, check in report.checks.items():
+            mark = "[green]✓[/green]" if check.ok else "[red]✗[/red]"
+            console.print(f"{mark} {names[name]}: {check.detail} ({check.latency_ms} ms)")
+        console.print(f"status: {report.status}")
+    if report.status == "down":
+        raise typer.Exit(1)
+
+
+@app.command()
+def token(
+    platform_admin: Annotated[bool, typer.Option("--platform-admin", help="A platform admin token.")] = False,
+    tenant_slug: Annotated[str | None, typer.Option("--tenant", help="Tenant slug of the user.")] = None,
+    email: Annotated[str | None, typer.Option(help="Email of the tenant user.")] = None,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+) -> None:
+    """Print a JWT for the running local stack."""
+    use_local_stack()
+    from hrms.auth import tokens
+
+    if platform_admin:
+        print(tokens.issue("platform-admin", "platform_admin", ttl_s=ttl))
+        return
+    if not (tenant_slug and email):
+        raise typer.BadParameter("use --platform-admin, or --tenant SLUG --email EMAIL")
+    from hrms.auth.users import find_user_by_email
+
+    user = find_user_by_email(tenant_slug, email)
+    print(tokens.issue(str(user.user_id), user.role, tid=str(user.tenant_id), ttl_s=ttl))
+
+
+@app.command()
+def invoke(
+    function: Annotated[str, typer.Argument(help="Logical id from template.yaml, e.g. HealthFunction.")],
+    event: Annotated[Path, typer.Option(help="Event JSON file ('-' for stdin).")],
+    template: TemplateOpt = Path("template.yaml"),
+) -> None:
+    """Invoke one function with an event, in-process (the Docker-less `sam local invoke`)."""
+    use_local_stack()
+    from hrms.local.invoker import Containers
+    from hrms.local.template import Template
+
+    spec = Template.load(template)
+    if function not in spec.functions:
+        raise typer.BadParameter(
+            f"{function} is not a function in {template}; choose from {', '.join(sorted(spec.functions))}"
+        )
+    payload = json.loads(sys.stdin.read() if str(event) == "-" else event.read_text())
+    result = Containers(spec.functions).get(function).invoke(payload)
+    print(json.dumps(result, indent=2, default=str))
+
+
+def main() -> None:
+    """Console entry point: domain errors print as one line instead of a traceback."""
+    try:
+        app()
+    except DomainError as error:
+        console.print(f"[red]✗ {error.title}: {error.detail}[/red]")
+        sys.exit(1)
+    except ValidationError as error:
+        for item in error.errors():
+            console.print(f"[red]✗ {'.'.join(map(str, item['loc']))}: {item['msg']}[/red]")
+        sys.exit(2)

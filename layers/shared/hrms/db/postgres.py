@@ -1,0 +1,101 @@
+"""PostgreSQL access: one small pool per container and schema-qualified tenant transactions.
+
+No `SET search_path` anywhere (not even `SET LOCAL`): behind RDS Proxy any SET pins the
+session. Tenant tables are always named through `TenantTx.t("employees")`, which returns a
+quoted `schema.table` identifier.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from hrms.config import settings
+from hrms.errors import DependencyDown
+from hrms.tenancy import Tenant
+
+Conn = psycopg.Connection[DictRow]
+
+
+@cache
+def pool() -> ConnectionPool[Conn]:
+    """The container's pool, opened on first use (never at import)."""
+    cfg = settings()
+    return ConnectionPool(
+        conninfo=cfg.database_url,
+        connection_class=Conn,
+        min_size=cfg.pg_pool_min_size,
+        max_size=cfg.pg_pool_max_size,
+        max_lifetime=cfg.pg_pool_max_lifetime_s,
+        timeout=cfg.pg_connect_timeout_s,
+        check=ConnectionPool.check_connection,
+        kwargs={
+            **_credentials(),
+            "autocommit": False,
+            "row_factory": dict_row,
+            "connect_timeout": cfg.pg_connect_timeout_s,
+            "options": f"-c statement_timeout={cfg.pg_statement_timeout_ms}",
+            "application_name": "hrms",
+        },
+        open=True,
+        name="hrms",
+    )
+
+
+def _credentials() -> dict[str, str]:
+    """User and password from the RDS secret when configured (the URL then carries none)."""
+    secret_id = settings().database_secret_id
+    if not secret_id:
+        return {}
+    from hrms import aws
+
+    secret = json.loads(aws.secret(secret_id))
+    return {"user": secret["username"], "password": secret["password"]}
+
+
+def close_pool() -> None:
+    """Close and forget the pool (tests, local server shutdown)."""
+    if pool.cache_info().currsize:
+        pool().close()
+        pool.cache_clear()
+
+
+@contextmanager
+def transaction() -> Iterator[Conn]:
+    """A connection inside one transaction: committed on success, rolled back on error."""
+    try:
+        with pool().connection() as conn, conn.transaction():
+            yield conn
+    except (PoolTimeout, psycopg.OperationalError) as exc:
+        raise DependencyDown("The database is unavailable; try again shortly.") from exc
+
+
+@dataclass(frozen=True)
+class TenantTx:
+    """A transaction bound to one tenant's schema."""
+
+    conn: Conn
+    tenant: Tenant
+
+    def t(self, table: str) -> sql.Identifier:
+        """The quoted, schema-qualified name of one of the tenant's tables."""
+        return sql.Identifier(self.tenant.schema_name, table)
+
+    def execute(self, query: sql.SQL | sql.Composed, params: Any = None) -> psycopg.Cursor[DictRow]:
+        return self.conn.execute(query, params)
+
+
+@contextmanager
+def tenant_tx(tenant: Tenant) -> Iterator[TenantTx]:
+    """One transaction for a tenant's request; tables qualified through `TenantTx.t`."""
+    with transaction() as conn:
+        yield TenantTx(conn, tenant)

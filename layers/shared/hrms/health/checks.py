@@ -1,0 +1,84 @@
+"""Health of every store, checked in parallel with a latency each.
+
+Postgres down -> "down" (503): nothing works without it. Redis, Mongo or S3 down -> "degraded"
+(200): Redis is only an accelerator and the Mongo/S3 routes fail on their own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
+
+from hrms.models import ApiModel
+
+
+class Check(ApiModel):
+    ok: bool
+    latency_ms: float
+    detail: str
+
+
+class HealthReport(ApiModel):
+    status: Literal["ok", "degraded", "down"]
+    checks: dict[str, Check]
+
+    @property
+    def http_status(self) -> int:
+        return 503 if self.status == "down" else 200
+
+
+def _postgres() -> str:
+    from hrms.db.postgres import transaction
+
+    with transaction() as conn:
+        row = conn.execute("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()")
+        return f"connected ({row.fetchone()['n']} connections)"  # type: ignore[index]
+
+
+def _mongo() -> str:
+    from hrms.db.mongo import client
+
+    client().admin.command("ping")
+    return "connected"
+
+
+def _redis() -> str:
+    from hrms.cache.client import redis_client
+
+    redis_client().ping()
+    return "connected"
+
+
+def _s3() -> str:
+    from hrms import aws
+    from hrms.config import settings
+
+    aws.client("s3").head_bucket(Bucket=settings().backup_bucket)
+    return "bucket reachable"
+
+
+CHECKS: dict[str, Callable[[], str]] = {"postgres": _postgres, "mongo": _mongo, "redis": _redis, "s3": _s3}
+
+
+def _timed(check: Callable[[], str]) -> Check:
+    started = time.perf_counter()
+    try:
+        detail, ok = check(), True
+    except Exception as exc:
+        detail, ok = f"unavailable ({type(exc).__name__})", False
+    return Check(ok=ok, latency_ms=round((time.perf_counter() - started) * 1000, 2), detail=detail)
+
+
+def check_health() -> HealthReport:
+    with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
+        futures = {name: pool.submit(_timed, check) for name, check in CHECKS.items()}
+        checks = {name: future.result() for name, future in futures.items()}
+    if not checks["postgres"].ok:
+        status: Literal["ok", "degraded", "down"] = "down"
+    elif all(c.ok for c in checks.values()):
+        status = "ok"
+    else:
+        status = "degraded"
+    return HealthReport(status=status, checks=checks)

@@ -1,0 +1,8 @@
+"""HTTP helpers for thin handlers: the resolver wrapper and response builders."""
+
+from aws_lambda_powertools.event_handler import Response
+
+from hrms.http.api import Api, api
+from hrms.http.responses import created, no_content, ok
+
+__all__ = ["Api", "Response", "api", "created", "no_content", "ok"]

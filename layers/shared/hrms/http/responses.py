@@ -1,0 +1,47 @@
+"""Response builders: JSON bodies with camelCase keys, problem+json for errors."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.event_handler import Response
+
+from hrms.errors import DomainError
+
+T = TypeVar("T")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://hrms.dev/problems/"
+
+
+def ok(body: T, status: int = 200) -> Response[T]:
+    return Response(status_code=status, content_type="application/json", body=body)
+
+
+def created(body: T) -> Response[T]:
+    return ok(body, 201)
+
+
+def no_content() -> Response[None]:
+    return Response(status_code=204, body=None)
+
+
+def problem(status: int, detail: str, *, errors: list[dict[str, Any]] | None = None, **extra: Any) -> Response:
+    """An RFC 9457 problem document."""
+    title = HTTPStatus(status).phrase
+    body = {
+        "type": PROBLEM_BASE + title.lower().replace(" ", "-"),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "errors": errors or [],
+        **extra,
+    }
+    # Powertools only serialises application/json bodies itself.
+    return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(body, default=str))
+
+
+def problem_from(error: DomainError) -> Response:
+    return problem(error.status, error.detail, errors=error.errors, **error.extra)

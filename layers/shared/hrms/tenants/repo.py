@@ -1,0 +1,168 @@
+"""SQL for the tenant registry (public schema) and for laying out a new tenant schema."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from hrms.db.postgres import Conn
+from hrms.migrations.files import migrations
+from hrms.tenancy import checked_schema_name
+from hrms.tenants import defaults
+
+_TENANT_COLUMNS = sql.SQL(
+    "id AS tenant_id, name, slug, status, schema_name, created_at, last_activity_at, description,"
+    " admin_email, settings, schema_version, updated_at"
+)
+
+
+def insert_tenant(
+    conn: Conn,
+    *,
+    name: str,
+    slug: str,
+    schema_name: str,
+    admin_email: str,
+    description: str | None,
+    settings: dict[str, Any],
+) -> UUID | None:
+    """The new tenant's id, or None if the slug is taken."""
+    row = conn.execute(
+        "INSERT INTO public.tenants (name, slug, schema_name, admin_email, description, settings, schema_version)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (slug) DO NOTHING RETURNING id",
+        (name, slug, schema_name, admin_email, description, Jsonb(settings), len(migrations("tenant"))),
+    ).fetchone()
+    return row["id"] if row else None
+
+
+def create_schema(conn: Conn, schema_name: str) -> None:
+    """The schema and every table at the current tenant version, in the caller's transaction."""
+    schema = checked_schema_name(schema_name)
+    statements: list[sql.Composable] = [sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema))]
+    statements += [m.statement(schema) for m in migrations("tenant")]
+    conn.execute(sql.SQL(";\n").join(statements))
+
+
+def seed_defaults(conn: Conn, schema_name: str, org_settings: dict[str, Any]) -> None:
+    def t(table: str) -> sql.Identifier:
+        return sql.Identifier(schema_name, table)
+
+    with conn.cursor() as cur:
+        cur.executemany(
+            sql.SQL("INSERT INTO {} (role, permissions) VALUES (%s, %s)").format(t("role_permissions")),
+            list(defaults.PERMISSIONS.items()),
+        )
+        cur.executemany(
+            sql.SQL(
+                "INSERT INTO {} (code, name, annual_quota, carry_forward_max, allow_half_day, paid)"
+                " VALUES (%s, %s, %s, %s, %s, %s)"
+            ).format(t("leave_types")),
+            defaults.LEAVE_TYPES,
+        )
+        cur.executemany(
+            sql.SQL("INSERT INTO {} (entity_type, steps) VALUES (%s, %s)").format(t("approval_workflows")),
+            [(entity, Jsonb(steps)) for entity, steps in defaults.WORKFLOWS.items()],
+        )
+        cur.executemany(
+            sql.SQL("INSERT INTO {} (key, value) VALUES (%s, %s)").format(t("organization_settings")),
+            [(key, Jsonb(value)) for key, value in org_settings.items()],
+        )
+
+
+def insert_admin_user(conn: Conn, schema_name: str, email: str, password_hash: str) -> UUID:
+    row = conn.execute(
+        sql.SQL(
+            "INSERT INTO {} (email, password_hash, role, must_change_password) VALUES (%s, %s, 'admin', true)"
+            " RETURNING id"
+        ).format(sql.Identifier(schema_name, "users")),
+        (email, password_hash),
+    ).fetchone()
+    return row["id"]  # type: ignore[index]
+
+
+def audit(conn: Conn, tenant_id: UUID, action: str, actor_id: str, detail: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO public.tenant_audit (tenant_id, action, actor_id, detail) VALUES (%s, %s, %s, %s)",
+        (tenant_id, action, actor_id, Jsonb(detail)),
+    )
+
+
+def get_tenant(conn: Conn, tenant_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+    query = sql.SQL("SELECT {} FROM public.tenants WHERE id = %s AND status <> 'deleted'").format(_TENANT_COLUMNS)
+    if for_update:
+        query += sql.SQL(" FOR UPDATE")
+    return conn.execute(query, (tenant_id,)).fetchone()
+
+
+def find_tenant(conn: Conn, id_or_slug: str) -> dict[str, Any] | None:
+    try:
+        return get_tenant(conn, UUID(id_or_slug))
+    except ValueError:
+        return conn.execute(
+            sql.SQL("SELECT {} FROM public.tenants WHERE slug = %s AND status <> 'deleted'").format(_TENANT_COLUMNS),
+            (id_or_slug,),
+        ).fetchone()
+
+
+def list_tenants(conn: Conn, *, status: str | None, after_slug: str | None, limit: int) -> list[dict[str, Any]]:
+    """Keyset page ordered by slug."""
+    return conn.execute(
+        sql.SQL(
+            "SELECT {} FROM public.tenants WHERE status <> 'deleted'"
+            " AND (%(status)s::text IS NULL OR status = %(status)s)"
+            " AND (%(after)s::text IS NULL OR slug > %(after)s) ORDER BY slug LIMIT %(limit)s"
+        ).format(_TENANT_COLUMNS),
+        {"status": status, "after": after_slug, "limit": limit},
+    ).fetchall()
+
+
+def employee_counts(conn: Conn, tenants: Sequence[dict[str, Any]]) -> dict[UUID, int]:
+    """Non-terminated employees of each tenant on a page, in one UNION ALL query."""
+    if not tenants:
+        return {}
+    parts = [
+        sql.SQL("SELECT %s::uuid AS id, count(*) AS n FROM {} WHERE status <> 'terminated'").format(
+            sql.Identifier(checked_schema_name(t["schema_name"]), "employees")
+        )
+        for t in tenants
+    ]
+    rows = conn.execute(sql.SQL(" UNION ALL ").join(parts), [t["tenant_id"] for t in tenants]).fetchall()
+    return {row["id"]: row["n"] for row in rows}
+
+
+def update_tenant(conn: Conn, tenant_id: UUID, changes: dict[str, Any]) -> None:
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(column), sql.Placeholder(column)) for column in changes
+    )
+    conn.execute(
+        sql.SQL("UPDATE public.tenants SET {}, updated_at = now() WHERE id = %(_id)s").format(assignments),
+        {**changes, "_id": tenant_id},
+    )
+
+
+def get_features(conn: Conn, tenant_id: UUID) -> dict[str, bool]:
+    rows = conn.execute(
+        "SELECT name, enabled FROM public.tenant_features WHERE tenant_id = %s ORDER BY name", (tenant_id,)
+    ).fetchall()
+    return {row["name"]: row["enabled"] for row in rows}
+
+
+def replace_features(conn: Conn, tenant_id: UUID, features: dict[str, bool]) -> None:
+    conn.execute("DELETE FROM public.tenant_features WHERE tenant_id = %s", (tenant_id,))
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO public.tenant_features (tenant_id, name, enabled) VALUES (%s, %s, %s)",
+            [(tenant_id, name, enabled) for name, enabled in features.items()],
+        )
+
+
+def table_names(conn: Conn, schema_name: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY table_name",
+        (schema_name,),
+    ).fetchall()
+    return [row["table_name"] for row in rows]
