@@ -1,0 +1,116 @@
+"""Shared fixtures: the embedded stack once per session, a fresh tenant per test, the local gateway."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _reset_clients() -> None:
+    """Forget every cached client and setting so they are rebuilt from the current environment."""
+    from hrms import aws
+    from hrms.cache.client import close_client as close_redis
+    from hrms.config import settings
+    from hrms.db.mongo import close_client as close_mongo
+    from hrms.db.postgres import close_pool
+
+    close_pool()
+    close_mongo()
+    close_redis()
+    aws.client.cache_clear()
+    aws._secrets_provider.cache_clear()
+    settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Real PostgreSQL, Valkey, MongoDB-protocol server and moto, migrated, for the whole session."""
+    from hrms.local.stack import EmbeddedStack
+    from hrms.migrations import runner
+
+    data_dir = Path(os.environ.get("HRMS_TEST_DATA_DIR") or tmp_path_factory.mktemp("stack"))
+    embedded = EmbeddedStack(data_dir / "hrms", fresh=True)
+    os.environ.update(embedded.start())
+    _reset_clients()
+    runner.up()
+    yield embedded
+    _reset_clients()
+    embedded.stop()
+
+
+@pytest.fixture
+def reset_clients() -> Iterator[None]:
+    """For tests that change the environment or stop servers: clean clients before and after."""
+    _reset_clients()
+    yield
+    _reset_clients()
+
+
+@pytest.fixture(scope="session")
+def platform_actor() -> object:
+    from hrms.tenancy import PLATFORM_ADMIN, Actor
+
+    return Actor(user_id="platform-admin", role=PLATFORM_ADMIN, tenant=None)
+
+
+@pytest.fixture
+def tenant(stack: object, platform_actor: object, request: pytest.FixtureRequest) -> object:
+    """A fresh tenant (own schema, defaults, admin user) for one test."""
+    import secrets
+
+    from hrms.tenants import service
+    from hrms.tenants.models import NewTenant
+
+    slug = f"t-{secrets.token_hex(5)}"
+    new = NewTenant(name=f"Tenant for {request.node.name}"[:200], slug=slug, admin_email=f"admin@{slug}.example.com")
+    return service.create_tenant(new, platform_actor)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def platform_token(stack: object) -> str:
+    from hrms.auth import tokens
+
+    return tokens.issue("platform-admin", "platform_admin")
+
+
+@pytest.fixture
+def tenant_admin_token(tenant: object) -> str:
+    from hrms.auth import tokens
+    from hrms.auth.users import find_user_by_email
+
+    user = find_user_by_email(tenant.slug, tenant.admin_email)  # type: ignore[attr-defined]
+    return tokens.issue(str(user.user_id), user.role, tid=str(user.tenant_id))
+
+
+@pytest.fixture(scope="session")
+def gateway(stack: object) -> Iterator[object]:
+    """The local API Gateway serving template.yaml on a free loopback port."""
+    from werkzeug.serving import make_server
+
+    from hrms.local.gateway import LocalGateway
+    from hrms.local.template import Template
+
+    app = LocalGateway(Template.load(ROOT / "template.yaml"))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.base_url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
+    yield app
+    server.shutdown()
+
+
+@pytest.fixture
+def client(gateway: object) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=gateway.base_url, timeout=30) as http:  # type: ignore[attr-defined]
+        yield http
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
