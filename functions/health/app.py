@@ -3,7 +3,7 @@
 from hrms.health.checks import HealthReport, check_health
 from hrms.http import Response, api, ok
 
-app = api(roles=None)
+app = api(public=True)
 
 
 @app.get("/health")

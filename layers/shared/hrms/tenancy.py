@@ -44,6 +44,7 @@ class Actor:
     user_id: str
     role: str
     tenant: Tenant | None
+    must_change_password: bool = False
 
     @property
     def is_platform_admin(self) -> bool:
@@ -57,4 +58,5 @@ def actor_from_authorizer(context: dict[str, Any] | None) -> Actor:
     tenant = None
     if context.get("tenantId"):
         tenant = Tenant(UUID(str(context["tenantId"])), str(context["schemaName"]))
-    return Actor(user_id=str(context["userId"]), role=str(context["role"]), tenant=tenant)
+    pending = str(context.get("mustChangePassword", "false")).lower() == "true"
+    return Actor(user_id=str(context["userId"]), role=str(context["role"]), tenant=tenant, must_change_password=pending)

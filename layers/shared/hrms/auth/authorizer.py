@@ -57,13 +57,21 @@ def _context(claims: Claims) -> dict[str, Any]:
             raise Denied
         schema = checked_schema_name(tenant["schema_name"])
         user = conn.execute(
-            sql.SQL("SELECT status, role FROM {} WHERE id = %s").format(sql.Identifier(schema, "users")),
+            sql.SQL("SELECT status, role, must_change_password FROM {} WHERE id = %s").format(
+                sql.Identifier(schema, "users")
+            ),
             (UUID(claims.sub),),
         ).fetchone()
         if user is None or user["status"] != "active" or user["role"] != claims.role:
             raise Unauthorized("Unknown or disabled user.")
         conn.execute(_TOUCH_ACTIVITY, (claims.tid,))
-    return {"userId": claims.sub, "role": claims.role, "tenantId": claims.tid, "schemaName": schema}
+    return {
+        "userId": claims.sub,
+        "role": claims.role,
+        "tenantId": claims.tid,
+        "schemaName": schema,
+        "mustChangePassword": bool(user["must_change_password"]),
+    }
 
 
 def _policy(principal: str, effect: str, method_arn: str, context: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from hrms.config import settings
 from hrms.errors import DependencyDown
-from hrms.tenancy import Tenant
+from hrms.tenancy import Actor, Tenant
 
 Conn = psycopg.Connection[DictRow]
 
@@ -81,10 +81,11 @@ def transaction() -> Iterator[Conn]:
 
 @dataclass(frozen=True)
 class TenantTx:
-    """A transaction bound to one tenant's schema."""
+    """A transaction bound to one tenant's schema, and to the actor whose changes it audits."""
 
     conn: Conn
     tenant: Tenant
+    actor: Actor | None = None
 
     def t(self, table: str) -> sql.Identifier:
         """The quoted, schema-qualified name of one of the tenant's tables."""
@@ -95,7 +96,7 @@ class TenantTx:
 
 
 @contextmanager
-def tenant_tx(tenant: Tenant) -> Iterator[TenantTx]:
+def tenant_tx(tenant: Tenant, actor: Actor | None = None) -> Iterator[TenantTx]:
     """One transaction for a tenant's request; tables qualified through `TenantTx.t`."""
     with transaction() as conn:
-        yield TenantTx(conn, tenant)
+        yield TenantTx(conn, tenant, actor)

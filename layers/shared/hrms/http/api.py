@@ -1,8 +1,8 @@
 """`api()`: the Powertools REST resolver every HTTP function uses.
 
 It validates requests with pydantic, resolves the actor from the authorizer context (never
-from the request itself), enforces the function's roles and body size, and maps every error
-to problem+json in one place.
+from the request itself), enforces the function's roles or permission and the body size,
+honours `Idempotency-Key` on POST, and maps every error to problem+json in one place.
 """
 
 from __future__ import annotations
@@ -18,18 +18,35 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from hrms.config import settings
 from hrms.errors import DomainError, Forbidden, PayloadTooLarge
+from hrms.http import idempotency
 from hrms.http.responses import problem, problem_from
 from hrms.observability import logger, tracer
+from hrms.request_context import request_id
 from hrms.tenancy import Actor, Tenant, actor_from_authorizer
+
+IDEMPOTENCY_HEADER = "idempotency-key"
 
 
 class Api(APIGatewayRestResolver):
-    """A resolver for one function; `roles=None` makes it public (no authorizer)."""
+    """The resolver of one function and the rules for who may call it."""
 
-    def __init__(self, roles: Collection[str] | None) -> None:
+    def __init__(
+        self,
+        *,
+        roles: Collection[str] | None = None,
+        permission: str | None = None,
+        public: bool = False,
+        allow_temporary_password: bool = False,
+    ) -> None:
         super().__init__(enable_validation=True)
-        self.roles = frozenset(roles) if roles is not None else None
+        if public == bool(roles or permission):
+            raise ValueError("an api is either public, or names roles and/or a permission")
+        self.roles = frozenset(roles) if roles else None
+        self.permission = permission
+        self.public = public
+        self.allow_temporary_password = allow_temporary_password
         self._actor: Actor | None = None
+        self._scope: str | None = None
         self.exception_handler(DomainError)(problem_from)
         self.exception_handler(RequestValidationError)(_validation_problem)
         self.exception_handler(NotFoundError)(lambda _: problem(404, "No such route."))
@@ -51,37 +68,92 @@ class Api(APIGatewayRestResolver):
             raise Forbidden("This operation needs a tenant user.")
         return tenant
 
-    def _handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        """The Lambda entry point: admission checks, then the route."""
-        logger.set_correlation_id(event.get("requestContext", {}).get("requestId"))
-        try:
-            self._actor = self._admit(event)
-        except DomainError as error:
-            return _raw(problem_from(error))
-        if self._actor is not None:
-            logger.append_keys(tenant_id=str(self._actor.tenant.tenant_id) if self._actor.tenant else None)
-        try:
-            return self.resolve(event, context)
-        finally:
-            self._actor = None
-            logger.remove_keys(["tenant_id"])
+    @property
+    def scope(self) -> str:
+        """How far the caller's permission reaches: "all", "team" (reporting line) or "self"."""
+        return self._scope or "all"
 
-    def _admit(self, event: dict[str, Any]) -> Actor | None:
+    def _handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """The Lambda entry point: admission checks, idempotency, then the route."""
+        rid = (event.get("requestContext") or {}).get("requestId")
+        token = request_id.set(rid)
+        logger.set_correlation_id(rid)
+        claim: idempotency.Claim | None = None
+        try:
+            self._actor, self._scope = self._admit(event)
+            claimed = self._claim(event)
+            if isinstance(claimed, dict):
+                return {**claimed, "headers": {**(claimed.get("headers") or {}), "Idempotent-Replayed": "true"}}
+            claim = claimed
+        except DomainError as error:
+            self._actor = None
+            request_id.reset(token)
+            return _raw(problem_from(error))
+        if self._actor is not None and self._actor.tenant is not None:
+            logger.append_keys(tenant_id=str(self._actor.tenant.tenant_id))
+        try:
+            result = self.resolve(event, context)
+        except BaseException:
+            if claim:
+                idempotency.release(claim)
+            raise
+        finally:
+            self._actor, self._scope = None, None
+            logger.remove_keys(["tenant_id"])
+            request_id.reset(token)
+        if claim:
+            idempotency.complete(claim, result)
+        return result
+
+    def _admit(self, event: dict[str, Any]) -> tuple[Actor | None, str | None]:
         body = event.get("body") or ""
         size = len(base64.b64decode(body)) if event.get("isBase64Encoded") else len(body.encode())
         if size > settings().max_body_bytes:
             raise PayloadTooLarge(f"The request body exceeds {settings().max_body_bytes} bytes.")
-        if self.roles is None:
-            return None
+        if self.public:
+            return None, None
         actor = actor_from_authorizer((event.get("requestContext") or {}).get("authorizer"))
-        if actor.role not in self.roles:
+        if actor.must_change_password and not self.allow_temporary_password:
+            raise Forbidden("Change your temporary password first (POST /auth/password).")
+        if self.roles is not None and actor.role not in self.roles:
             raise Forbidden("Your role does not allow this operation.")
-        return actor
+        scope = None
+        if self.permission is not None:
+            scope = _granted_scope(actor, self.permission)
+        return actor, scope
+
+    def _claim(self, event: dict[str, Any]) -> idempotency.Claim | dict[str, Any] | None:
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        key = headers.get(IDEMPOTENCY_HEADER)
+        if event.get("httpMethod") != "POST" or key is None or self._actor is None:
+            return None
+        operation = f"POST {event.get('resource') or event.get('path')}"
+        body_hash = idempotency.request_hash(f"{operation} {event.get('path')}", event.get("body"))
+        return idempotency.claim(self._actor, key, operation, body_hash)
 
 
-def api(roles: Collection[str] | None) -> Api:
-    """The resolver of one HTTP function; pass the roles allowed to call it (None = public)."""
-    return Api(roles)
+def _granted_scope(actor: Actor, permission: str) -> str:
+    from hrms.auth.permissions import scope_of, user_permissions
+    from hrms.db.postgres import tenant_tx
+
+    if actor.tenant is None:
+        raise Forbidden("This operation needs a tenant user.")
+    with tenant_tx(actor.tenant, actor) as tx:
+        scope = scope_of(user_permissions(tx, actor), permission)
+    if scope is None:
+        raise Forbidden("Your role does not allow this operation.")
+    return scope
+
+
+def api(
+    *,
+    roles: Collection[str] | None = None,
+    permission: str | None = None,
+    public: bool = False,
+    allow_temporary_password: bool = False,
+) -> Api:
+    """The resolver of one HTTP function: `public=True`, or the roles and/or permission it requires."""
+    return Api(roles=roles, permission=permission, public=public, allow_temporary_password=allow_temporary_password)
 
 
 def _raw(response: Response) -> dict[str, Any]:

@@ -33,3 +33,15 @@ CREATE TABLE IF NOT EXISTS public.tenant_audit (
     occurred_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS tenant_audit_tenant_idx ON public.tenant_audit (tenant_id, occurred_at DESC);
+
+-- Idempotency-Key records of platform-level POSTs (tenant POSTs use the tenant's own table).
+CREATE TABLE IF NOT EXISTS public.idempotency_keys (
+    key          text PRIMARY KEY,
+    operation    text NOT NULL,
+    request_hash text NOT NULL,
+    status_code  integer,
+    response     jsonb,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    expires_at   timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_expiry_idx ON public.idempotency_keys (expires_at);

@@ -240,3 +240,11 @@ CREATE TABLE @schema.idempotency_keys (
     expires_at   timestamptz NOT NULL
 );
 CREATE INDEX idempotency_keys_expiry_idx ON @schema.idempotency_keys (expires_at);
+
+-- Generation counters of cached views (org, perms, dashboards, stats). A write bumps its view's
+-- epoch in the same transaction; a cached value stamped with an older epoch is never served,
+-- even if Redis missed the invalidation (down, or a racing reader wrote an old value back).
+CREATE TABLE @schema.cache_epochs (
+    name  text PRIMARY KEY,
+    epoch bigint NOT NULL DEFAULT 0
+);

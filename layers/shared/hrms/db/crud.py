@@ -1,0 +1,94 @@
+"""Audited single-row writes on tenant tables: one helper instead of copy-pasted CRUD per entity.
+
+Every insert/update/delete writes its audit row (`<entity>.created|updated|deleted`) in the same
+transaction. Constraint violations become domain errors (409 / 422), never 500s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from hrms import audit
+from hrms.db.postgres import TenantTx
+from hrms.errors import Conflict, Invalid, NotFound
+
+Row = dict[str, Any]
+
+
+def _adapt(value: Any) -> Any:
+    return Jsonb(value) if isinstance(value, dict | list) else value
+
+
+@contextmanager
+def constraint_errors(entity_type: str) -> Iterator[None]:
+    """Translate integrity errors of one statement into 409/422 problems."""
+    try:
+        yield
+    except psycopg.errors.UniqueViolation as exc:
+        raise Conflict(
+            f"A {entity_type} with the same unique value already exists.", constraint=exc.diag.constraint_name
+        ) from exc
+    except psycopg.errors.ForeignKeyViolation as exc:
+        raise Invalid(
+            f"The {entity_type} refers to something that does not exist or is still in use.",
+            constraint=exc.diag.constraint_name,
+        ) from exc
+    except psycopg.errors.CheckViolation as exc:
+        raise Invalid(f"The {entity_type} breaks a rule ({exc.diag.constraint_name}).") from exc
+
+
+def get(tx: TenantTx, table: str, row_id: object, *, for_update: bool = False) -> Row | None:
+    query = sql.SQL("SELECT * FROM {} WHERE id = %s").format(tx.t(table))
+    if for_update:
+        query += sql.SQL(" FOR UPDATE")
+    return tx.execute(query, (row_id,)).fetchone()
+
+
+def get_or_404(tx: TenantTx, table: str, row_id: object, entity_type: str, *, for_update: bool = False) -> Row:
+    row = get(tx, table, row_id, for_update=for_update)
+    if row is None:
+        raise NotFound(f"No such {entity_type}.")
+    return row
+
+
+def insert(tx: TenantTx, table: str, entity_type: str, values: Mapping[str, Any]) -> Row:
+    columns = list(values)
+    query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING *").format(
+        tx.t(table),
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+    )
+    with constraint_errors(entity_type):
+        row = tx.execute(query, [_adapt(values[c]) for c in columns]).fetchone()
+    assert row is not None
+    audit.record(tx, f"{entity_type}.created", entity_type, row["id"], None, row)
+    return row
+
+
+def update(tx: TenantTx, table: str, entity_type: str, row_id: object, changes: Mapping[str, Any]) -> Row:
+    before = get_or_404(tx, table, row_id, entity_type, for_update=True)
+    if not changes:
+        return before
+    assignments = sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(c), sql.Placeholder(c)) for c in changes)
+    query = sql.SQL("UPDATE {} SET {}, updated_at = now() WHERE id = %(_id)s RETURNING *").format(
+        tx.t(table), assignments
+    )
+    with constraint_errors(entity_type):
+        after = tx.execute(query, {**{c: _adapt(v) for c, v in changes.items()}, "_id": row_id}).fetchone()
+    assert after is not None
+    audit.record(tx, f"{entity_type}.updated", entity_type, row_id, before, after)
+    return after
+
+
+def delete(tx: TenantTx, table: str, entity_type: str, row_id: object) -> Row:
+    before = get_or_404(tx, table, row_id, entity_type, for_update=True)
+    with constraint_errors(entity_type):
+        tx.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(tx.t(table)), (row_id,))
+    audit.record(tx, f"{entity_type}.deleted", entity_type, row_id, before, None)
+    return before

@@ -1,0 +1,7 @@
+"""Per-invocation values that deep code needs without threading them through every call."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
