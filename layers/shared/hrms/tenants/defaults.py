@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+# `area:action` reaches every record; `:team` the caller's reporting line; `:self` the caller only.
 PERMISSIONS: dict[str, list[str]] = {
     "admin": ["*"],
     "hr_manager": [
@@ -13,6 +14,7 @@ PERMISSIONS: dict[str, list[str]] = {
         "org:write",
         "leave:read",
         "leave:write",
+        "leave:request",
         "leave:approve",
         "payroll:read",
         "payroll:write",
@@ -22,26 +24,30 @@ PERMISSIONS: dict[str, list[str]] = {
         "documents:read",
         "documents:write",
         "audit:read",
+        "roles:read",
         "settings:read",
+        "dashboards:read",
     ],
     "manager": [
         "employees:read:team",
         "org:read",
         "leave:read:team",
         "leave:approve:team",
-        "leave:write:self",
+        "leave:request:self",
         "appraisals:read:team",
         "appraisals:write:team",
         "documents:read:self",
+        "dashboards:read:team",
     ],
     "employee": [
         "employees:read:self",
         "org:read",
         "leave:read:self",
-        "leave:write:self",
+        "leave:request:self",
         "appraisals:read:self",
         "documents:read:self",
         "documents:write:self",
+        "dashboards:read:self",
     ],
 }
 
