@@ -34,12 +34,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """Real PostgreSQL, Valkey, MongoDB-protocol server and moto, migrated, for the whole session."""
     from hrms.local.stack import EmbeddedStack
     from hrms.migrations import runner
+    from hrms.tenants.demo import ensure_demo_tenant
 
     data_dir = Path(os.environ.get("HRMS_TEST_DATA_DIR") or tmp_path_factory.mktemp("stack"))
     embedded = EmbeddedStack(data_dir / "hrms", fresh=True)
     os.environ.update(embedded.start())
     _reset_clients()
     runner.up()
+    ensure_demo_tenant()  # the tenant the sample events in events/ refer to
     yield embedded
     _reset_clients()
     embedded.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ def issue(sub: str, role: str, tid: str | None = None, ttl_s: int | None = None)
         "role": role,
         "iss": cfg.jwt_issuer,
         "iat": now,
+        "jti": secrets.token_urlsafe(12),  # unique per token: authorizer caches key on the token
         "exp": now + (ttl_s or cfg.jwt_ttl_s),
     }
     if tid is not None:

@@ -29,11 +29,12 @@ def dev(
     data_dir: Annotated[Path, typer.Option(help="Where the embedded stores keep their data.")] = DEFAULT_DATA_DIR,
     fresh: Annotated[bool, typer.Option(help="Delete the data directory first.")] = False,
     template: TemplateOpt = Path("template.yaml"),
+    demo: Annotated[bool, typer.Option(help="Seed the demo tenant the events/ samples use.")] = True,
 ) -> None:
     """Start the embedded stack, migrate, and serve the API like API Gateway would."""
     from hrms.local.devserver import run_dev
 
-    run_dev(port=port, data_dir=data_dir, fresh=fresh, template=template)
+    run_dev(port=port, data_dir=data_dir, fresh=fresh, template=template, seed_demo=demo)
 
 
 @migrate_app.command("status")

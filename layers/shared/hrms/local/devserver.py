@@ -15,7 +15,9 @@ from hrms.local.template import Template
 console = Console()
 
 
-def run_dev(*, port: int, data_dir: Path, fresh: bool, template: Path, host: str = "127.0.0.1") -> None:
+def run_dev(
+    *, port: int, data_dir: Path, fresh: bool, template: Path, seed_demo: bool = True, host: str = "127.0.0.1"
+) -> None:
     spec = Template.load(template)
     stack = EmbeddedStack(data_dir, fresh=fresh)
     with console.status("Starting PostgreSQL, Valkey, MongoDB-protocol server and moto..."):
@@ -23,8 +25,11 @@ def run_dev(*, port: int, data_dir: Path, fresh: bool, template: Path, host: str
     try:
         from hrms.auth import tokens
         from hrms.migrations import runner
+        from hrms.tenants.demo import DEMO, DEMO_ADMIN_EMAIL, DEMO_SLUG, ensure_demo_tenant
 
         result = runner.up()
+        if seed_demo:
+            ensure_demo_tenant()
         console.print(
             f"[green]✓[/green] migrations: public {result.public_applied or 'up to date'}, "
             f"{result.tenants_migrated} tenant schema(s) migrated"
@@ -36,6 +41,8 @@ def run_dev(*, port: int, data_dir: Path, fresh: bool, template: Path, host: str
         console.print(f"[green]✓[/green] data dir:  {data_dir.resolve()}")
         console.print("Platform admin token (12 h):")
         console.print(admin_token, soft_wrap=True)
+        if seed_demo:
+            console.print(f"Demo tenant: slug {DEMO_SLUG}, admin {DEMO_ADMIN_EMAIL} / {DEMO.admin_password}")
         console.print("Press Ctrl-C to stop every server.")
         try:
             server.serve_forever()

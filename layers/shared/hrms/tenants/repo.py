@@ -23,6 +23,7 @@ _TENANT_COLUMNS = sql.SQL(
 def insert_tenant(
     conn: Conn,
     *,
+    tenant_id: UUID | None = None,
     name: str,
     slug: str,
     schema_name: str,
@@ -32,9 +33,10 @@ def insert_tenant(
 ) -> UUID | None:
     """The new tenant's id, or None if the slug is taken."""
     row = conn.execute(
-        "INSERT INTO public.tenants (name, slug, schema_name, admin_email, description, settings, schema_version)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (slug) DO NOTHING RETURNING id",
-        (name, slug, schema_name, admin_email, description, Jsonb(settings), len(migrations("tenant"))),
+        "INSERT INTO public.tenants (id, name, slug, schema_name, admin_email, description, settings, schema_version)"
+        " VALUES (coalesce(%s::uuid, gen_random_uuid()), %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (slug) DO NOTHING RETURNING id",
+        (tenant_id, name, slug, schema_name, admin_email, description, Jsonb(settings), len(migrations("tenant"))),
     ).fetchone()
     return row["id"] if row else None
 
@@ -73,13 +75,21 @@ def seed_defaults(conn: Conn, schema_name: str, org_settings: dict[str, Any]) ->
         )
 
 
-def insert_admin_user(conn: Conn, schema_name: str, email: str, password_hash: str) -> UUID:
+def insert_admin_user(
+    conn: Conn,
+    schema_name: str,
+    email: str,
+    password_hash: str,
+    *,
+    user_id: UUID | None = None,
+    must_change_password: bool = True,
+) -> UUID:
     row = conn.execute(
         sql.SQL(
-            "INSERT INTO {} (email, password_hash, role, must_change_password) VALUES (%s, %s, 'admin', true)"
-            " RETURNING id"
+            "INSERT INTO {} (id, email, password_hash, role, must_change_password)"
+            " VALUES (coalesce(%s::uuid, gen_random_uuid()), %s, %s, 'admin', %s) RETURNING id"
         ).format(sql.Identifier(schema_name, "users")),
-        (email, password_hash),
+        (user_id, email, password_hash, must_change_password),
     ).fetchone()
     return row["id"]  # type: ignore[index]
 

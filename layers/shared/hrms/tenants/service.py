@@ -25,16 +25,20 @@ from hrms.tenants.models import (
 )
 
 
-def create_tenant(new: NewTenant, actor: Actor) -> CreatedTenant:
-    """Registry row, schema, tables, defaults and admin user in one transaction: all or nothing."""
-    schema_name = schema_name_for(new.slug)
-    password = temporary_password()
+def create_tenant(new: NewTenant, actor: Actor, *, fixed: FixedIds | None = None) -> CreatedTenant:
+    """Registry row, schema, tables, defaults and admin user in one transaction: all or nothing.
+
+    `fixed` pins ids and the admin password (only for the local demo tenant the samples in events/ use).
+    """
+    schema_name = fixed.schema_name if fixed else schema_name_for(new.slug)
+    password = fixed.admin_password if fixed else temporary_password()
     password_hash = hash_password(password)
     org_settings = defaults.organization_settings(**new.settings.model_dump())
     try:
         with transaction() as conn:
             tenant_id = repo.insert_tenant(
                 conn,
+                tenant_id=fixed.tenant_id if fixed else None,
                 name=new.name,
                 slug=new.slug,
                 schema_name=schema_name,
@@ -46,7 +50,14 @@ def create_tenant(new: NewTenant, actor: Actor) -> CreatedTenant:
                 raise Conflict(f"The slug '{new.slug}' is already taken.")
             repo.create_schema(conn, schema_name)
             repo.seed_defaults(conn, schema_name, org_settings)
-            repo.insert_admin_user(conn, schema_name, new.admin_email, password_hash)
+            repo.insert_admin_user(
+                conn,
+                schema_name,
+                new.admin_email,
+                password_hash,
+                user_id=fixed.admin_user_id if fixed else None,
+                must_change_password=fixed is None,
+            )
             repo.audit(
                 conn,
                 tenant_id,
@@ -64,6 +75,14 @@ def create_tenant(new: NewTenant, actor: Actor) -> CreatedTenant:
         admin_email=new.admin_email,
         admin_temporary_password=password,
     )
+
+
+@dataclass(frozen=True)
+class FixedIds:
+    tenant_id: UUID
+    schema_name: str
+    admin_user_id: UUID
+    admin_password: str
 
 
 def list_tenants(status: str | None, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[TenantSummary]:

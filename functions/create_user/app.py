@@ -1,0 +1,15 @@
+"""POST /users: a new user; without a password one temporary password is returned once."""
+
+from hrms.http import Response, api, created
+from hrms.users import service
+from hrms.users.models import CreatedUser, NewUser
+
+app = api(permission="users:write")
+
+
+@app.post("/users")
+def create_user(body: NewUser) -> Response[CreatedUser]:
+    return created(service.create_user(app.tenant, app.actor, body))
+
+
+handler = app.handler

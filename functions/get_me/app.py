@@ -1,0 +1,16 @@
+"""GET /me: the caller, their tenant and their permissions."""
+
+from hrms.auth import login as session
+from hrms.auth.models import Me
+from hrms.http import Response, api, ok
+from hrms.tenancy import TENANT_ROLES
+
+app = api(roles=TENANT_ROLES, allow_temporary_password=True)
+
+
+@app.get("/me")
+def get_me() -> Response[Me]:
+    return ok(session.me(app.tenant, app.actor))
+
+
+handler = app.handler

@@ -1,0 +1,15 @@
+"""POST /auth/login: tenant slug + email + password -> access token (same 401 for any mismatch)."""
+
+from hrms.auth import login as session
+from hrms.auth.models import LoginIn, LoginOut
+from hrms.http import Response, api, ok
+
+app = api(public=True)
+
+
+@app.post("/auth/login")
+def login(body: LoginIn) -> Response[LoginOut]:
+    return ok(session.login(body))
+
+
+handler = app.handler

@@ -1,0 +1,54 @@
+"""Session request and response models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import Field, StringConstraints
+
+from hrms.models import ApiModel, InputModel
+
+Password = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=False)]
+NewPassword = Annotated[str, StringConstraints(min_length=12, max_length=128, strip_whitespace=False)]
+
+
+class LoginIn(InputModel):
+    tenant_slug: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    password: Password
+
+
+class SessionUser(ApiModel):
+    user_id: UUID
+    email: str
+    role: str
+    employee_id: UUID | None
+
+
+class LoginOut(ApiModel):
+    access_token: str
+    token_type: str = "Bearer"  # noqa: S105 - the scheme name
+    expires_in: int
+    must_change_password: bool
+    user: SessionUser
+
+
+class PasswordChangeIn(InputModel):
+    current_password: Password
+    new_password: NewPassword = Field(description="12-128 characters, different from the current one.")
+
+
+class TenantRef(ApiModel):
+    tenant_id: UUID
+    slug: str
+    name: str
+
+
+class Me(SessionUser):
+    status: str
+    must_change_password: bool
+    last_login_at: datetime | None
+    tenant: TenantRef
+    permissions: list[str]

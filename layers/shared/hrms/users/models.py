@@ -1,0 +1,53 @@
+"""Tenant user and role models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import Field, StringConstraints
+
+from hrms.auth.models import NewPassword
+from hrms.models import ApiModel, InputModel
+from hrms.tenants.models import Email
+
+Role = Literal["admin", "hr_manager", "manager", "employee"]
+Permission = Annotated[str, StringConstraints(pattern=r"^(\*|[a-z_]+:[a-z_]+(:(team|self))?)$", max_length=64)]
+
+
+class NewUser(InputModel):
+    email: Email
+    role: Role
+    employee_id: UUID | None = None
+    password: NewPassword | None = Field(default=None, description="Omit to get a temporary password back.")
+
+
+class UserPatch(InputModel):
+    role: Role | None = None
+    status: Literal["active", "disabled"] | None = None
+    employee_id: UUID | None = None
+
+
+class User(ApiModel):
+    user_id: UUID
+    email: str
+    role: str
+    employee_id: UUID | None
+    status: str
+    must_change_password: bool
+    last_login_at: datetime | None
+    created_at: datetime
+
+
+class CreatedUser(User):
+    temporary_password: str | None = None
+
+
+class RolePermissions(ApiModel):
+    role: str
+    permissions: list[str]
+
+
+class RolePermissionsIn(InputModel):
+    permissions: list[Permission] = Field(max_length=200)

@@ -1,0 +1,123 @@
+"""Users of a tenant (admin only) and the editable role -> permissions sets."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from psycopg import sql
+
+from hrms import audit
+from hrms.auth import permissions
+from hrms.auth.passwords import hash_password, temporary_password
+from hrms.db import crud
+from hrms.db.postgres import TenantTx, tenant_tx
+from hrms.errors import Conflict, NotFound
+from hrms.pagination import Page, decode_cursor, encode_cursor
+from hrms.tenancy import TENANT_ROLES, Actor, Tenant
+from hrms.users.models import CreatedUser, NewUser, RolePermissions, User, UserPatch
+
+_COLUMNS = sql.SQL("id, email, role, employee_id, status, must_change_password, last_login_at, created_at")
+
+
+def _user(row: dict[str, Any]) -> User:
+    return User(user_id=row["id"], **{k: row[k] for k in User.model_fields if k != "user_id"})
+
+
+def create_user(tenant: Tenant, actor: Actor, new: NewUser) -> CreatedUser:
+    password = new.password or temporary_password()
+    with tenant_tx(tenant, actor) as tx:
+        row = crud.insert(
+            tx,
+            "users",
+            "user",
+            {
+                "email": new.email,
+                "role": new.role,
+                "employee_id": new.employee_id,
+                "password_hash": hash_password(password),
+                "must_change_password": True,
+            },
+        )
+    return CreatedUser(**_user(row).model_dump(), temporary_password=None if new.password else password)
+
+
+def list_users(
+    tenant: Tenant, actor: Actor, role: str | None, status: str | None, limit: int, cursor: str | None
+) -> Page[User]:
+    after = decode_cursor(cursor)
+    with tenant_tx(tenant, actor) as tx:
+        rows = tx.execute(
+            sql.SQL(
+                "SELECT {} FROM {} WHERE (%(role)s::text IS NULL OR role = %(role)s)"
+                " AND (%(status)s::text IS NULL OR status = %(status)s)"
+                " AND (%(after)s::text IS NULL OR lower(email) > %(after)s) ORDER BY lower(email) LIMIT %(limit)s"
+            ).format(_COLUMNS, tx.t("users")),
+            {"role": role, "status": status, "after": after[0] if after else None, "limit": limit + 1},
+        ).fetchall()
+    page = rows[:limit]
+    more = len(rows) > limit
+    return Page(
+        items=[_user(r) for r in page], next_cursor=encode_cursor([page[-1]["email"].lower()]) if more else None
+    )
+
+
+def get_user(tenant: Tenant, actor: Actor, user_id: UUID) -> User:
+    with tenant_tx(tenant, actor) as tx:
+        return _user(crud.get_or_404(tx, "users", user_id, "user"))
+
+
+def update_user(tenant: Tenant, actor: Actor, user_id: UUID, patch: UserPatch) -> User:
+    changes = patch.model_dump(exclude_unset=True)
+    with tenant_tx(tenant, actor) as tx:
+        before = crud.get_or_404(tx, "users", user_id, "user", for_update=True)
+        demoted = before["role"] == "admin" and (
+            changes.get("role", "admin") != "admin" or changes.get("status") == "disabled"
+        )
+        if demoted and _active_admins(tx) <= 1:
+            raise Conflict("A tenant keeps at least one active admin.")
+        row = crud.update(tx, "users", "user", user_id, changes)
+        if "role" in changes or "status" in changes:
+            permissions.invalidate(tx)
+    return _user(row)
+
+
+def _active_admins(tx: TenantTx) -> int:
+    row = tx.execute(
+        sql.SQL("SELECT count(*) AS n FROM {} WHERE role = 'admin' AND status = 'active'").format(tx.t("users"))
+    ).fetchone()
+    return int(row["n"]) if row else 0
+
+
+def list_roles(tenant: Tenant, actor: Actor) -> list[RolePermissions]:
+    with tenant_tx(tenant, actor) as tx:
+        return [RolePermissions(role=role, permissions=permissions.role_permissions(tx, role)) for role in TENANT_ROLES]
+
+
+def set_role_permissions(tenant: Tenant, actor: Actor, role: str, granted: list[str]) -> RolePermissions:
+    if role not in TENANT_ROLES:
+        raise NotFound("No such role.")
+    if role == "admin":
+        raise Conflict("The admin role always has every permission.")
+    wanted = sorted(set(granted))
+    with tenant_tx(tenant, actor) as tx:
+        before = tx.execute(
+            sql.SQL("SELECT permissions FROM {} WHERE role = %s FOR UPDATE").format(tx.t("role_permissions")), (role,)
+        ).fetchone()
+        tx.execute(
+            sql.SQL(
+                "INSERT INTO {} (role, permissions) VALUES (%s, %s)"
+                " ON CONFLICT (role) DO UPDATE SET permissions = EXCLUDED.permissions, updated_at = now()"
+            ).format(tx.t("role_permissions")),
+            (role, wanted),
+        )
+        audit.record(
+            tx,
+            "role.permissions_set",
+            "role",
+            role,
+            {"permissions": sorted(before["permissions"]) if before else []},
+            {"permissions": wanted},
+        )
+        permissions.invalidate(tx)
+    return RolePermissions(role=role, permissions=wanted)
