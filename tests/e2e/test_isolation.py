@@ -65,7 +65,8 @@ def _populate(tenant: Any) -> None:
         conn.execute(sql.SQL("INSERT INTO {} (date, name) VALUES ('2024-12-25', %s)").format(t("holidays")), (MARKER,))
         conn.execute(
             sql.SQL(
-                "INSERT INTO {} (actor_id, actor_role, action, entity_type, entity_id) VALUES ('x', 'admin', %s, 'x', %s)"
+                "INSERT INTO {} (actor_id, actor_role, action, entity_type, entity_id)"
+                " VALUES ('x', 'admin', %s, 'x', %s)"
             ).format(t("audit_logs")),
             (MARKER, str(emp)),
         )
@@ -131,7 +132,7 @@ def _query_params(openapi: dict[str, Any], path: str, method: str) -> list[str]:
 
 
 def test_tenant_a_never_sees_or_touches_tenant_b(client, gateway, two_tenants):
-    alpha, alpha_token, beta = two_tenants
+    _alpha, alpha_token, beta = two_tenants
     beta_ids = _ids(beta)
     before = _fingerprint(beta)
     openapi = client.get("/openapi.json").json()
