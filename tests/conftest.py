@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,13 +32,16 @@ def _reset_clients() -> None:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def stack() -> Iterator[object]:
     """Real PostgreSQL, Valkey, MongoDB-protocol server and moto, migrated, for the whole session."""
     from hrms.local.stack import EmbeddedStack
     from hrms.migrations import runner
     from hrms.tenants.demo import ensure_demo_tenant
 
-    data_dir = Path(os.environ.get("HRMS_TEST_DATA_DIR") or tmp_path_factory.mktemp("stack"))
+    # Outside pytest's temp root: PostgreSQL runs as its own system user, and a concurrent pytest
+    # session resets that root to 0700 while cleaning up.
+    data_dir = Path(os.environ.get("HRMS_TEST_DATA_DIR") or tempfile.mkdtemp(prefix="hrms-test-"))
+    data_dir.chmod(0o755)
     embedded = EmbeddedStack(data_dir / "hrms", fresh=True)
     os.environ.update(embedded.start())
     _reset_clients()
@@ -45,6 +50,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     yield embedded
     _reset_clients()
     embedded.stop()
+    if "HRMS_TEST_DATA_DIR" not in os.environ:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: a deeply nested crafted cursor
         raise BadRequest("The cursor is not valid.") from exc
     if not isinstance(key, list) or not all(isinstance(part, str) for part in key):
         raise BadRequest("The cursor is not valid.")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+from pydantic.alias_generators import to_camel
 from rich.console import Console
 
 from hrms.local.stack import load_env_file
@@ -34,6 +36,11 @@ def use_local_stack(data_dir: Path = DEFAULT_DATA_DIR) -> None:
 
 
 def print_json(data: Any) -> None:
+    """JSON with camelCase keys, like the HTTP API."""
     if hasattr(data, "model_dump"):
         data = data.model_dump(mode="json", by_alias=True)
+    elif dataclasses.is_dataclass(data) and not isinstance(data, type):
+        data = dataclasses.asdict(data)
+    if isinstance(data, dict):
+        data = {to_camel(k): v for k, v in data.items()}
     console.print_json(json.dumps(data, default=str))

@@ -47,7 +47,7 @@ def migrate_status(as_json: JsonFlag = False) -> None:
 
     state = runner.status()
     if as_json:
-        print_json({**asdict(state), "upToDate": state.up_to_date})
+        print_json({**asdict(state), "up_to_date": state.up_to_date})
         return
     console.print(f"public: {state.public_version}/{state.public_latest}")
     console.print(
@@ -63,7 +63,6 @@ def migrate_up(
 ) -> None:
     """Apply pending migrations: public first, then every tenant schema in parallel (resumable)."""
     use_local_stack()
-    from dataclasses import asdict
 
     from rich.progress import Progress
 
@@ -75,7 +74,7 @@ def migrate_up(
             workers=workers, progress=lambda done, total: progress.update(task, completed=done, total=total)
         )
     if as_json:
-        print_json(asdict(result))
+        print_json(result)
     else:
         console.print(f"public migrations applied: {result.public_applied or 'none'}")
         console.print(f"tenant schemas migrated: {result.tenants_migrated}")

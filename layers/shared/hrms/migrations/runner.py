@@ -178,7 +178,7 @@ def _migrate_tenants(
             if error is None:
                 result.tenants_migrated += 1
             else:
-                result.failures[futures[future]] = str(error).strip().splitlines()[0]
+                result.failures[futures[future]] = (str(error).strip().splitlines() or [type(error).__name__])[0]
             done += 1
             if progress:
                 progress(done, len(behind))

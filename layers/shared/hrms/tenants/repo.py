@@ -132,6 +132,13 @@ def list_tenants(conn: Conn, *, status: str | None, after_slug: str | None, limi
 
 def employee_counts(conn: Conn, tenants: Sequence[dict[str, Any]]) -> dict[UUID, int]:
     """Non-terminated employees of each tenant on a page, in one UNION ALL query."""
+    present = {
+        row["nspname"]
+        for row in conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", ([t["schema_name"] for t in tenants],)
+        ).fetchall()
+    }
+    tenants = [t for t in tenants if t["schema_name"] in present]  # a damaged tenant must not break the page
     if not tenants:
         return {}
     parts = [

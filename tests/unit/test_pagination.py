@@ -1,0 +1,71 @@
+"""Opaque keyset cursors: round trip, and a tampered cursor is a 400 (no servers)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from hrms.errors import BadRequest
+from hrms.pagination import Page, decode_cursor, encode_cursor
+
+
+@pytest.mark.parametrize("key", [["acme"], ["Smith", "John", "6f1c2a9e-0000-4000-8000-000000000000"], ["ü-ñ 😀"], []])
+def test_cursor_round_trips(key):
+    cursor = encode_cursor(key)
+    assert decode_cursor(cursor) == key
+
+
+def test_cursor_is_url_safe_and_unpadded():
+    cursor = encode_cursor(["a?b/c+d=e" * 5])
+    assert "=" not in cursor
+    assert "+" not in cursor
+    assert "/" not in cursor
+
+
+@pytest.mark.parametrize("cursor", [None, ""])
+def test_no_cursor_means_first_page(cursor):
+    assert decode_cursor(cursor) is None
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "!!!",
+        "not a cursor",
+        "é",
+        _b64(b"not json"),
+        _b64(b"\xff\xfe\xfd"),
+        _b64(json.dumps({"slug": "acme"}).encode()),
+        _b64(json.dumps("acme").encode()),
+        _b64(json.dumps([1, 2]).encode()),
+        _b64(json.dumps(["acme", None]).encode()),
+        _b64(json.dumps([["nested"]]).encode()),
+        _b64(b"[" * 100_000),
+    ],
+)
+def test_tampered_cursor_is_bad_request(cursor):
+    with pytest.raises(BadRequest):
+        decode_cursor(cursor)
+
+
+def test_cursor_with_flipped_character_is_bad_request_or_another_string_key():
+    cursor = encode_cursor(["acme"])
+    for index in range(len(cursor)):
+        flipped = cursor[:index] + ("A" if cursor[index] != "A" else "B") + cursor[index + 1 :]
+        try:
+            key = decode_cursor(flipped)
+        except BadRequest:
+            continue
+        assert isinstance(key, list)
+        assert all(isinstance(part, str) for part in key)
+
+
+def test_page_serialises_next_cursor_in_camel_case():
+    page = Page[str](items=["a"], next_cursor="abc")
+    assert page.model_dump(by_alias=True) == {"items": ["a"], "nextCursor": "abc"}
