@@ -20,7 +20,8 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from hrms.config import settings
-from hrms.errors import DependencyDown
+from hrms.errors import Conflict, DependencyDown
+from hrms.observability import trace_library
 from hrms.tenancy import Actor, Tenant
 
 Conn = psycopg.Connection[DictRow]
@@ -29,6 +30,7 @@ Conn = psycopg.Connection[DictRow]
 @cache
 def pool() -> ConnectionPool[Conn]:
     """The container's pool, opened on first use (never at import)."""
+    trace_library("psycopg")
     cfg = settings()
     return ConnectionPool(
         conninfo=cfg.database_url,
@@ -75,6 +77,8 @@ def transaction() -> Iterator[Conn]:
     try:
         with pool().connection() as conn, conn.transaction():
             yield conn
+    except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+        raise Conflict("A concurrent change got in the way; retry the request.") from exc
     except (PoolTimeout, psycopg.OperationalError) as exc:
         raise DependencyDown("The database is unavailable; try again shortly.") from exc
 
