@@ -3,6 +3,7 @@
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
+
 from hrms.http import Response, api, ok
 from hrms.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from hrms.tenancy import PLATFORM_ADMIN

@@ -13,6 +13,9 @@ def client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
+    from hrms.observability import trace_library
+
+    trace_library("botocore")
     cfg = settings()
     return boto3.client(
         service,  # type: ignore[call-overload]

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     jwt_ttl_s: int = Field(default=3_600, ge=60, le=86_400)
     jwt_issuer: str = "hrms"
 
+    # Key material of PII field encryption (PAN, Aadhaar): AES-GCM and blind-index keys are derived from it.
+    pii_key_secret_id: str = "hrms/pii-key"  # noqa: S105 - a secret name
+
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)
     migration_workers: int = Field(default=4, ge=1, le=32)
 

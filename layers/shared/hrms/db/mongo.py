@@ -12,6 +12,9 @@ from hrms.config import settings
 def client() -> Any:
     from pymongo import MongoClient
 
+    from hrms.observability import trace_library
+
+    trace_library("pymongo")  # registers a command listener: before the client exists
     cfg = settings()
     timeout = cfg.mongodb_timeout_ms
     return MongoClient(

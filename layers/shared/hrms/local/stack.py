@@ -1,7 +1,7 @@
 """The embedded stack: real PostgreSQL, Valkey, a MongoDB-protocol server and moto, under one dir.
 
 Data of PostgreSQL, Valkey and the Mongo server is kept in the directory between runs; moto
-(S3, Secrets Manager, KMS) is in memory and re-provisioned (buckets, JWT secret) at each start.
+(S3, Secrets Manager, KMS) is in memory and re-provisioned (buckets, JWT and PII-key secrets) at each start.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 LOCAL_DATABASE = "hrms"
 JWT_SECRET_ID = "hrms/jwt-secret"  # noqa: S105 - a secret name, not a secret
+PII_KEY_SECRET_ID = "hrms/pii-key"  # noqa: S105 - a secret name, not a secret
 BUCKETS = ("hrms-backups-local", "hrms-documents-local")
 
 
@@ -55,6 +56,7 @@ class EmbeddedStack:
                 "BACKUP_BUCKET": BUCKETS[0],
                 "DOCUMENTS_BUCKET": BUCKETS[1],
                 "JWT_SECRET_ID": JWT_SECRET_ID,
+                "PII_KEY_SECRET_ID": PII_KEY_SECRET_ID,
                 "POWERTOOLS_SERVICE_NAME": "hrms",
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_DEV": "false",
@@ -140,10 +142,18 @@ class EmbeddedStack:
             s3.create_bucket(Bucket=bucket)
         secretsmanager = boto3.client("secretsmanager", **kwargs)
         secretsmanager.create_secret(Name=JWT_SECRET_ID, SecretString=self.jwt_secret())
+        secretsmanager.create_secret(Name=PII_KEY_SECRET_ID, SecretString=self.pii_key())
 
     def jwt_secret(self) -> str:
         """The local signing key, generated once and kept (0600) so tokens survive restarts."""
-        path = self.data_dir / "jwt-secret"
+        return self._kept_secret("jwt-secret")
+
+    def pii_key(self) -> str:
+        """The local PII key material, kept (0600) so encrypted PAN/Aadhaar stay readable across restarts."""
+        return self._kept_secret("pii-key")
+
+    def _kept_secret(self, name: str) -> str:
+        path = self.data_dir / name
         if not path.exists():
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)

@@ -77,6 +77,8 @@ CREATE UNIQUE INDEX employees_aadhaar_key ON @schema.employees (aadhaar_blind_in
 CREATE INDEX employees_department_idx ON @schema.employees (department_id);
 CREATE INDEX employees_manager_idx ON @schema.employees (manager_id);
 CREATE INDEX employees_name_idx ON @schema.employees (last_name, first_name, id);
+-- Employee codes (EMP-000001, ...): a sequence hands out numbers without races between concurrent hires.
+CREATE SEQUENCE @schema.employee_code_seq;
 ALTER TABLE @schema.users ADD FOREIGN KEY (employee_id) REFERENCES @schema.employees (id);
 ALTER TABLE @schema.departments ADD FOREIGN KEY (head_employee_id) REFERENCES @schema.employees (id);
 

@@ -1,0 +1,1 @@
+"""Employees: records, reporting lines, PAN/Aadhaar (encrypted, masked), leave balances on hire."""

@@ -1,0 +1,119 @@
+"""Employee request and response models. PAN and Aadhaar come in plain and only ever go out masked."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
+
+from hrms.employees.identifiers import normalise_aadhaar, normalise_pan
+from hrms.models import ApiModel, InputModel
+from hrms.tenants.models import Email
+
+
+def _storable(value: str) -> str:
+    """PostgreSQL text cannot hold U+0000 (pydantic already refuses lone surrogates)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("may be omitted but not null")
+    return value
+
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_storable)]
+EmployeeEmail = Annotated[Email, AfterValidator(_storable)]
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()-]{5,19}$")]
+Pan = Annotated[str, StringConstraints(max_length=20), AfterValidator(normalise_pan)]
+Aadhaar = Annotated[str, StringConstraints(max_length=20), AfterValidator(normalise_aadhaar)]
+# A date PostgreSQL and every client can hold, far from date.min/max arithmetic.
+Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))]
+EmploymentType = Literal["full_time", "part_time", "contract", "intern"]
+EmployeeStatus = Literal["active", "on_leave", "terminated"]
+
+
+class NewEmployee(InputModel):
+    email: EmployeeEmail
+    first_name: Name
+    last_name: Name
+    department_id: UUID
+    designation_id: UUID
+    date_of_joining: Day
+    phone: Phone | None = None
+    pan: Pan | None = Field(default=None, description="Stored encrypted; responses show it masked (XXXXX1234X).")
+    aadhaar: Aadhaar | None = Field(
+        default=None, description="12 digits, spaces/dashes allowed; stored encrypted, shown as XXXX-XXXX-9012."
+    )
+    manager_id: UUID | None = None
+    employment_type: EmploymentType = "full_time"
+
+
+class EmployeePatch(InputModel):
+    """Only the keys present change. `phone`, `pan`, `aadhaar`, `managerId`, `dateOfLeaving` may be null."""
+
+    email: EmployeeEmail | None = None
+    first_name: Name | None = None
+    last_name: Name | None = None
+    department_id: UUID | None = None
+    designation_id: UUID | None = None
+    date_of_joining: Day | None = None
+    phone: Phone | None = None
+    pan: Pan | None = None
+    aadhaar: Aadhaar | None = None
+    manager_id: UUID | None = None
+    employment_type: EmploymentType | None = None
+    status: EmployeeStatus | None = None
+    date_of_leaving: Day | None = None
+
+    _required = field_validator(
+        "email",
+        "first_name",
+        "last_name",
+        "department_id",
+        "designation_id",
+        "date_of_joining",
+        "employment_type",
+        "status",
+    )(_not_null)
+
+
+class Termination(InputModel):
+    """The optional body of DELETE /employees/{id}."""
+
+    date_of_leaving: Day | None = Field(default=None, description="Defaults to today.")
+
+
+class Employee(ApiModel):
+    employee_id: UUID
+    employee_code: str
+    email: str
+    first_name: str
+    last_name: str
+    phone: str | None
+    department_id: UUID | None
+    designation_id: UUID | None
+    manager_id: UUID | None
+    employment_type: str
+    status: str
+    date_of_joining: dt.date
+    date_of_leaving: dt.date | None
+    pan_masked: str | None = Field(description="The PAN masked, e.g. XXXXX1234X; never the number itself.")
+    aadhaar_masked: str | None = Field(description="The Aadhaar number masked, e.g. XXXX-XXXX-9012.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class LeaveBalance(ApiModel):
+    leave_type_id: UUID
+    code: str
+    year: int
+    allocated: float
+    carried_forward: float
+    used: float
+    pending: float
+    available: float = Field(description="allocated + carriedForward - used - pending")

@@ -1,0 +1,262 @@
+"""Employee records: hire, list, read, change, terminate; leave balances.
+
+Every operation is one tenant transaction. `scope` ("all", "team", "self") is how far the caller's
+permission reaches; records outside it are "not found". PAN and Aadhaar are validated by the
+models, encrypted here (`hrms.pii`) and stored with a blind index and a masked form; only the
+masked form ever leaves this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from psycopg import sql
+
+from hrms import pii
+from hrms.cache import views
+from hrms.db.postgres import TenantTx, tenant_tx
+from hrms.employees import balances, repo
+from hrms.employees.identifiers import mask_aadhaar, mask_pan
+from hrms.employees.models import Employee, EmployeePatch, LeaveBalance, NewEmployee
+from hrms.employees.scope import Visibility, visible
+from hrms.errors import BadRequest, Conflict, Invalid, NotFound
+from hrms.org.cache import invalidate_org
+from hrms.pagination import Page, decode_cursor, encode_cursor
+from hrms.tenancy import Actor, Tenant
+
+# Epoch namespace bumped whenever reporting lines change; its row lock serialises those changes
+# within a tenant, so two concurrent manager changes cannot both pass the cycle check.
+REPORTING_NAMESPACE = "reporting"
+
+_IDENTIFIERS = {"pan": mask_pan, "aadhaar": mask_aadhaar}
+_UNIQUE = {
+    "employees_email_key": ("email", "An employee with this email already exists."),
+    "employees_pan_key": ("pan", "An employee with this PAN already exists."),
+    "employees_aadhaar_key": ("aadhaar", "An employee with this Aadhaar number already exists."),
+}
+
+
+def create_employee(tenant: Tenant, actor: Actor, scope: str, new: NewEmployee) -> Employee:
+    """Hire: the record (with a generated employee code) and the joining year's leave balances."""
+    with tenant_tx(tenant, actor) as tx:
+        vis = visible(tx, scope, actor)
+        _raise_if_any(
+            _reference_errors(
+                tx, vis, department_id=new.department_id, designation_id=new.designation_id, manager_id=new.manager_id
+            )
+        )
+        values: dict[str, Any] = new.model_dump(exclude={"pan", "aadhaar"})
+        values["employee_code"] = repo.next_employee_code(tx)
+        values.update(_identifier_columns(tenant, "pan", new.pan))
+        values.update(_identifier_columns(tenant, "aadhaar", new.aadhaar))
+        with _unique_fields():
+            row = repo.insert(tx, values)
+        balances.initialise(tx, row["id"], new.date_of_joining)
+        invalidate_org(tx)  # headcounts per department change
+    return _employee(row)
+
+
+def list_employees(
+    tenant: Tenant, actor: Actor, scope: str, filters: repo.Filters, limit: int, cursor: str | None
+) -> Page[Employee]:
+    """Keyset pages ordered by (lastName, firstName, id); the cursor is opaque to clients."""
+    after = _position(cursor)
+    if filters.q is not None:
+        _storable(filters.q, "query.q")
+    with tenant_tx(tenant, actor) as tx:
+        rows = repo.list_page(tx, visible(tx, scope, actor), filters, after, limit + 1)
+    page, more = rows[:limit], len(rows) > limit
+    last = page[-1] if page else None
+    next_cursor = encode_cursor([last["last_name"], last["first_name"], str(last["id"])]) if more and last else None
+    return Page(items=[_employee(r) for r in page], next_cursor=next_cursor)
+
+
+def get_employee(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID) -> Employee:
+    with tenant_tx(tenant, actor) as tx:
+        return _employee(_visible_or_404(tx, visible(tx, scope, actor), employee_id))
+
+
+def update_employee(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID, patch: EmployeePatch) -> Employee:
+    """Change any field; a move between departments or a status change refreshes the org views."""
+    with tenant_tx(tenant, actor) as tx:
+        row = _change(tx, visible(tx, scope, actor), employee_id, patch.model_dump(exclude_unset=True))
+    return _employee(row)
+
+
+def terminate_employee(
+    tenant: Tenant, actor: Actor, scope: str, employee_id: UUID, date_of_leaving: dt.date | None
+) -> Employee:
+    """Status terminated, leaving date as given (default today, or the one already recorded). No hard delete."""
+    changes: dict[str, Any] = {"status": "terminated"}
+    if date_of_leaving is not None:
+        changes["date_of_leaving"] = date_of_leaving
+    with tenant_tx(tenant, actor) as tx:
+        row = _change(tx, visible(tx, scope, actor), employee_id, changes)
+    return _employee(row)
+
+
+def leave_balances(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID, year: int | None) -> list[LeaveBalance]:
+    with tenant_tx(tenant, actor) as tx:
+        _visible_or_404(tx, visible(tx, scope, actor), employee_id)
+        rows = balances.for_year(tx, employee_id, year or _today(tx).year)
+    return [LeaveBalance(**row) for row in rows]
+
+
+# ---------------------------------------------------------------- rules
+
+
+def _change(tx: TenantTx, vis: Visibility, employee_id: UUID, requested: dict[str, Any]) -> dict[str, Any]:
+    _visible_or_404(tx, vis, employee_id)
+    before = repo.lock(tx, employee_id)
+    changes = {k: v for k, v in requested.items() if k not in _IDENTIFIERS}
+    for field in _IDENTIFIERS:
+        if field in requested:
+            changes.update(_identifier_columns(tx.tenant, field, requested[field]))
+
+    errors = _reference_errors(
+        tx,
+        vis,
+        department_id=changes.get("department_id"),
+        designation_id=changes.get("designation_id"),
+        manager_id=changes.get("manager_id"),
+    )
+    manager_id = changes.get("manager_id")
+    if manager_id is not None and manager_id != before["manager_id"] and not errors:
+        views.invalidate(tx, REPORTING_NAMESPACE)  # takes the tenant's reporting-line lock first
+        if manager_id == employee_id or repo.chain_reaches(tx, manager_id, employee_id):
+            errors.append(_field_error("managerId", "cycle", "would make the employee their own (indirect) manager"))
+    errors += _status_rules(tx, before, changes)
+    _raise_if_any(errors)
+
+    with _unique_fields():
+        after = repo.update(tx, employee_id, changes)
+    if after["department_id"] != before["department_id"] or after["status"] != before["status"]:
+        invalidate_org(tx)
+    return after
+
+
+def _status_rules(tx: TenantTx, before: dict[str, Any], changes: dict[str, Any]) -> list[dict[str, Any]]:
+    """Leaving dates follow the status: set on termination (default today), cleared on re-activation."""
+    status = changes.get("status", before["status"])
+    if status == "terminated" and before["status"] != "terminated" and changes.get("date_of_leaving") is None:
+        changes["date_of_leaving"] = _today(tx)
+    elif status != "terminated" and before["status"] == "terminated" and "date_of_leaving" not in changes:
+        changes["date_of_leaving"] = None
+    leaving = changes.get("date_of_leaving", before["date_of_leaving"])
+    joining = changes.get("date_of_joining", before["date_of_joining"])
+    if status == "terminated" and leaving is None:
+        return [_field_error("dateOfLeaving", "missing", "a terminated employee needs a leaving date")]
+    if leaving is not None and leaving < joining:
+        return [_field_error("dateOfLeaving", "before_joining", "must not be before the date of joining")]
+    return []
+
+
+def _reference_errors(
+    tx: TenantTx,
+    vis: Visibility,
+    *,
+    department_id: UUID | None,
+    designation_id: UUID | None,
+    manager_id: UUID | None,
+) -> list[dict[str, Any]]:
+    errors = []
+    if department_id is not None and not repo.exists(tx, "departments", department_id):
+        errors.append(_field_error("departmentId", "not_found", "no such department"))
+    if designation_id is not None and not repo.exists(tx, "designations", designation_id):
+        errors.append(_field_error("designationId", "not_found", "no such designation"))
+    if manager_id is not None:
+        manager = repo.find(tx, manager_id, vis)  # outside the caller's scope reads as unknown
+        if manager is None:
+            errors.append(_field_error("managerId", "not_found", "no such employee"))
+        elif manager["status"] == "terminated":
+            errors.append(_field_error("managerId", "terminated", "the manager has left the organisation"))
+    return errors
+
+
+def _identifier_columns(tenant: Tenant, field: str, value: str | None) -> dict[str, Any]:
+    """Ciphertext, blind index and masked form of one identifier (all null to clear it)."""
+    if value is None:
+        return {f"{field}_encrypted": None, f"{field}_blind_index": None, f"{field}_masked": None}
+    cipher = pii.cipher()
+    return {
+        f"{field}_encrypted": cipher.encrypt(tenant.tenant_id, field, value),
+        f"{field}_blind_index": cipher.blind_index(tenant.tenant_id, field, value),
+        f"{field}_masked": _IDENTIFIERS[field](value),
+    }
+
+
+@contextmanager
+def _unique_fields() -> Iterator[None]:
+    """A duplicate email/PAN/Aadhaar (caught by the unique indexes, so also under races) is a 409 on that field."""
+    try:
+        yield
+    except Conflict as exc:
+        known = _UNIQUE.get(str(exc.extra.get("constraint")))
+        if known is None:
+            raise
+        field, detail = known
+        raise Conflict(detail, errors=[_field_error(field, "duplicate", "already used by another employee")]) from exc
+
+
+def _visible_or_404(tx: TenantTx, vis: Visibility, employee_id: UUID) -> dict[str, Any]:
+    row = repo.find(tx, employee_id, vis)
+    if row is None:
+        raise NotFound("No such employee.")
+    return row
+
+
+def _today(tx: TenantTx) -> dt.date:
+    """Today in the tenant's time zone (organisation setting `timezone`, UTC if unset or unknown)."""
+    row = tx.execute(
+        sql.SQL("SELECT value #>> '{{}}' AS tz FROM {} WHERE key = 'timezone'").format(tx.t("organization_settings"))
+    ).fetchone()
+    try:
+        zone = ZoneInfo(row["tz"]) if row and row["tz"] else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return dt.datetime.now(zone).date()
+
+
+def _position(cursor: str | None) -> tuple[str, str, UUID] | None:
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    if len(key) != 3:
+        raise BadRequest("The cursor is not valid.")
+    try:
+        position = (_storable(key[0], "cursor"), _storable(key[1], "cursor"), UUID(key[2]))
+    except (ValueError, Invalid) as exc:
+        raise BadRequest("The cursor is not valid.") from exc
+    return position
+
+
+def _storable(text: str, field: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise Invalid("The request does not match the expected schema.", errors=[_bad_text(field)]) from exc
+    if "\x00" in text:
+        raise Invalid("The request does not match the expected schema.", errors=[_bad_text(field)])
+    return text
+
+
+def _bad_text(field: str) -> dict[str, Any]:
+    return {"field": field, "type": "string_type", "message": "must be valid Unicode text without NUL characters"}
+
+
+def _field_error(field: str, kind: str, message: str) -> dict[str, Any]:
+    return {"field": f"body.{field}", "type": kind, "message": message}
+
+
+def _raise_if_any(errors: list[dict[str, Any]]) -> None:
+    if errors:
+        raise Invalid("The request breaks a rule of employee records.", errors=errors)
+
+
+def _employee(row: dict[str, Any]) -> Employee:
+    return Employee(employee_id=row["id"], **{k: row[k] for k in Employee.model_fields if k != "employee_id"})
