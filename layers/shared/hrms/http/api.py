@@ -51,7 +51,8 @@ class Api(APIGatewayRestResolver):
         self.exception_handler(RequestValidationError)(_validation_problem)
         self.exception_handler(NotFoundError)(lambda _: problem(404, "No such route."))
         self.exception_handler(Exception)(_unexpected_problem)
-        self.handler = logger.inject_lambda_context(tracer.capture_lambda_handler(self._handle))
+        # log_event pinned off: request bodies may carry PAN/Aadhaar or passwords.
+        self.handler = logger.inject_lambda_context(tracer.capture_lambda_handler(self._handle), log_event=False)
 
     @property
     def actor(self) -> Actor:
