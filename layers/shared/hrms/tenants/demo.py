@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from uuid import UUID
 
-from hrms.db.postgres import transaction
-from hrms.tenancy import PLATFORM_ADMIN, Actor
+from hrms.db import crud
+from hrms.db.postgres import tenant_tx, transaction
+from hrms.employees import balances
+from hrms.tenancy import PLATFORM_ADMIN, Actor, Tenant
 from hrms.tenants import service
 from hrms.tenants.models import NewTenant
 
@@ -15,6 +18,9 @@ DEMO = service.FixedIds(
     admin_user_id=UUID("00000000-0000-4000-8000-0000000000a1"),
     admin_password="demo-admin-password",  # noqa: S106 - local demo data only, never in AWS
 )
+DEMO_DEPARTMENT_ID = UUID("00000000-0000-4000-8000-0000000000d1")
+DEMO_DESIGNATION_ID = UUID("00000000-0000-4000-8000-0000000000d2")
+DEMO_EMPLOYEE_ID = UUID("00000000-0000-4000-8000-0000000000e1")
 DEMO_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@demo.example.com"
 
@@ -31,4 +37,37 @@ def ensure_demo_tenant() -> bool:
         description="Local demo tenant used by the sample events",
     )
     service.create_tenant(new, Actor("hrms-dev", PLATFORM_ADMIN, None), fixed=DEMO)
+    _seed_organisation()
     return True
+
+
+def _seed_organisation() -> None:
+    """One department, designation and employee (the admin's own record) for the sample events."""
+    tenant = Tenant(DEMO.tenant_id, DEMO.schema_name)
+    admin = Actor(str(DEMO.admin_user_id), "admin", tenant)
+    joined = dt.date(dt.date.today().year, 1, 1)
+    with tenant_tx(tenant, admin) as tx:
+        crud.insert(tx, "departments", "department", {"id": DEMO_DEPARTMENT_ID, "name": "Engineering", "code": "ENG"})
+        crud.insert(
+            tx,
+            "designations",
+            "designation",
+            {"id": DEMO_DESIGNATION_ID, "title": "Software Engineer", "department_id": DEMO_DEPARTMENT_ID},
+        )
+        crud.insert(
+            tx,
+            "employees",
+            "employee",
+            {
+                "id": DEMO_EMPLOYEE_ID,
+                "employee_code": "EMP-DEMO-1",
+                "email": DEMO_ADMIN_EMAIL,
+                "first_name": "Demo",
+                "last_name": "Admin",
+                "department_id": DEMO_DEPARTMENT_ID,
+                "designation_id": DEMO_DESIGNATION_ID,
+                "date_of_joining": joined,
+            },
+        )
+        crud.update(tx, "users", "user", DEMO.admin_user_id, {"employee_id": DEMO_EMPLOYEE_ID})
+        balances.initialise(tx, DEMO_EMPLOYEE_ID, joined)
