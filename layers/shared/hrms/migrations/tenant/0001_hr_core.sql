@@ -117,12 +117,16 @@ CREATE TABLE @schema.approvals (
     approver_type        text NOT NULL CHECK (approver_type IN ('role', 'reporting_manager')),
     approver_role        text,
     assignee_employee_id uuid REFERENCES @schema.employees (id),
+    -- whose request it is (a leave's employee; null for e.g. payroll): nobody decides their own
+    subject_employee_id  uuid REFERENCES @schema.employees (id),
     status               text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected', 'cancelled')),
     decided_by           uuid,
     decided_at           timestamptz,
     comment              text,
     created_at           timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (entity_type, entity_id, step)
+    updated_at           timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (entity_type, entity_id, step),
+    CHECK ((approver_type = 'role') = (approver_role IS NOT NULL))
 );
 CREATE INDEX approvals_pending_idx ON @schema.approvals (status, approver_role, assignee_employee_id);
 
@@ -180,6 +184,7 @@ CREATE TABLE @schema.leaves (
     end_date      date NOT NULL,
     half_day      text CHECK (half_day IN ('first', 'second')),
     days          numeric(5, 1) NOT NULL CHECK (days > 0),
+    balance_year  integer NOT NULL, -- the leave year whose balance row holds the days
     status        text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected', 'cancelled')),
     reason        text,
     approval_id   uuid,
@@ -187,7 +192,8 @@ CREATE TABLE @schema.leaves (
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
     decided_at    timestamptz,
-    CHECK (end_date >= start_date)
+    CHECK (end_date >= start_date),
+    CHECK (half_day IS NULL OR start_date = end_date)
 );
 CREATE INDEX leaves_employee_dates_idx ON @schema.leaves (employee_id, start_date, end_date);
 CREATE INDEX leaves_status_idx ON @schema.leaves (status, start_date);

@@ -1,0 +1,17 @@
+"""POST /leaves/{leaveId}/cancel: withdraw a pending leave or give back an approved one (days released)."""
+
+from uuid import UUID
+
+from hrms.http import Response, api, ok
+from hrms.leave import service
+from hrms.leave.models import Leave
+
+app = api(permission="leave:request")
+
+
+@app.post("/leaves/<leaveId>/cancel")
+def cancel_leave(leaveId: UUID) -> Response[Leave]:
+    return ok(service.cancel_leave(app.tenant, app.actor, app.scope, leaveId))
+
+
+handler = app.handler

@@ -1,0 +1,15 @@
+"""POST /leave-types: a new leave type, allocated for the current leave year to everyone employed."""
+
+from hrms.http import Response, api, created
+from hrms.leave import service
+from hrms.leave.models import LeaveType, NewLeaveType
+
+app = api(permission="leave:write")
+
+
+@app.post("/leave-types")
+def create_leave_type(body: NewLeaveType) -> Response[LeaveType]:
+    return created(service.create_leave_type(app.tenant, app.actor, body))
+
+
+handler = app.handler

@@ -1,0 +1,17 @@
+"""POST /leaves/{leaveId}/decision: approve or reject the leave's pending approval task."""
+
+from uuid import UUID
+
+from hrms.approvals.models import Decision, DecisionIn
+from hrms.http import Response, api, ok
+from hrms.leave import service
+
+app = api(permission="leave:approve")
+
+
+@app.post("/leaves/<leaveId>/decision")
+def decide_leave(leaveId: UUID, body: DecisionIn) -> Response[Decision]:
+    return ok(service.decide_leave(app.tenant, app.actor, app.scope, leaveId, body))
+
+
+handler = app.handler

@@ -1,0 +1,15 @@
+"""POST /leaves: request leave (for oneself by default): days reserved as pending, first approval opened."""
+
+from hrms.http import Response, api, created
+from hrms.leave import service
+from hrms.leave.models import Leave, LeaveRequest
+
+app = api(permission="leave:request")
+
+
+@app.post("/leaves")
+def request_leave(body: LeaveRequest) -> Response[Leave]:
+    return created(service.request_leave(app.tenant, app.actor, app.scope, body))
+
+
+handler = app.handler

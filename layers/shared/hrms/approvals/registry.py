@@ -1,0 +1,61 @@
+"""Which entity types the engine knows, and the code that finalises each.
+
+A domain plugs in by adding its entity type to `ENTITY_TYPES` (with the module that registers
+its handler) and calling `register()` at import of that module. The module is imported only
+when a task of that type is decided, so a function imports only the domains it touches.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from hrms.approvals.models import Outcome
+from hrms.db.postgres import TenantTx
+from hrms.errors import NotFound
+
+
+class EntityHandler(Protocol):
+    def on_step(self, tx: TenantTx, entity_id: UUID, task: dict[str, Any]) -> None:
+        """The entity now waits on `task` (a later step than before)."""
+
+    def finalise(self, tx: TenantTx, entity_id: UUID, outcome: Outcome) -> str:
+        """Apply the final outcome to the entity (once) and return its new status."""
+
+
+@dataclass(frozen=True)
+class EntityType:
+    read_permission: str  # who may list every task of this type (scope "all"), or their team's
+    module: str | None  # imports register() the handler; None: no handler yet
+
+
+ENTITY_TYPES: dict[str, EntityType] = {
+    "leave": EntityType(read_permission="leave:read", module="hrms.leave.approval"),
+    "payroll": EntityType(read_permission="payroll:read", module=None),
+}
+
+_handlers: dict[str, EntityHandler] = {}
+
+
+def register(entity_type: str, handler: EntityHandler) -> None:
+    if entity_type not in ENTITY_TYPES:
+        raise ValueError(f"unknown entity type {entity_type!r}: add it to ENTITY_TYPES")
+    _handlers[entity_type] = handler
+
+
+def known(entity_type: str) -> EntityType:
+    found = ENTITY_TYPES.get(entity_type)
+    if found is None:
+        raise NotFound("No such entity type.")
+    return found
+
+
+def handler_for(entity_type: str) -> EntityHandler:
+    if entity_type not in _handlers:
+        module = known(entity_type).module
+        if module is None:
+            raise NotImplementedError(f"no approval handler for {entity_type!r} yet")
+        importlib.import_module(module)
+    return _handlers[entity_type]

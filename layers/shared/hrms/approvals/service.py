@@ -1,0 +1,116 @@
+"""HTTP operations of the approval engine: list tasks, decide one, read and change workflows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from uuid import UUID
+
+from psycopg import sql
+
+from hrms import audit
+from hrms.approvals import engine, registry, repo
+from hrms.approvals.models import Approval, Decision, DecisionIn, TaskStatus, Workflow, WorkflowIn
+from hrms.auth.permissions import scope_of, user_permissions
+from hrms.db.postgres import TenantTx, tenant_tx
+from hrms.employees.scope import caller_employee_id, visible
+from hrms.errors import BadRequest, NotFound
+from hrms.pagination import Page, decode_cursor, encode_cursor
+from hrms.tenancy import Actor, Tenant
+
+
+def list_approvals(
+    tenant: Tenant,
+    actor: Actor,
+    *,
+    mine: bool,
+    status: TaskStatus,
+    entity_type: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Approval]:
+    """Tasks oldest first. `mine`: those the caller may decide (their reports' tasks, their role's tasks).
+
+    Otherwise also the caller's own requests, and every task of an entity type whose read permission
+    the caller holds (their reporting line's with a `:team` permission, all of them without a suffix).
+    """
+    after = _position(cursor)
+    with tenant_tx(tenant, actor) as tx:
+        condition, params = _visibility(tx, actor, mine)
+        rows = repo.list_page(
+            tx, condition, params, status=status, entity_type=entity_type, after=after, limit=limit + 1
+        )
+    page, more = rows[:limit], len(rows) > limit
+    last = page[-1] if page else None
+    next_cursor = encode_cursor([last["created_at"].isoformat(), str(last["id"])]) if more and last else None
+    return Page(items=[approval(row) for row in page], next_cursor=next_cursor)
+
+
+def decide_approval(tenant: Tenant, actor: Actor, approval_id: UUID, decision: DecisionIn) -> Decision:
+    with tenant_tx(tenant, actor) as tx:
+        return engine.decide(tx, approval_id, decision)
+
+
+def get_workflow(tenant: Tenant, actor: Actor, entity_type: str) -> Workflow:
+    with tenant_tx(tenant, actor) as tx:
+        row = repo.workflow(tx, entity_type)
+    if row is None:
+        raise NotFound("No approval workflow for this entity type.")
+    return Workflow.model_validate(row)
+
+
+def set_workflow(tenant: Tenant, actor: Actor, entity_type: str, new: WorkflowIn) -> Workflow:
+    """Replace the steps. Tasks already open stay as they are; their next steps follow the new list."""
+    registry.known(entity_type)
+    steps = [step.model_dump(by_alias=True, exclude_none=True) for step in new.steps]
+    with tenant_tx(tenant, actor) as tx:
+        before = repo.lock_workflow(tx, entity_type)
+        row = repo.upsert_workflow(tx, entity_type, steps)
+        audit.record(
+            tx,
+            "approval_workflow.updated",
+            "approval_workflow",
+            entity_type,
+            {"steps": before["steps"]} if before else None,
+            {"steps": row["steps"]},
+        )
+    return Workflow.model_validate(row)
+
+
+def approval(row: dict[str, Any]) -> Approval:
+    return Approval(approval_id=row["id"], **{k: row[k] for k in Approval.model_fields if k != "approval_id"})
+
+
+def _visibility(tx: TenantTx, actor: Actor, mine: bool) -> tuple[sql.Composable, dict[str, Any]]:
+    me = caller_employee_id(tx, actor)
+    params: dict[str, Any] = {"me": me, "role": actor.role}
+    parts: list[sql.Composable] = [
+        sql.SQL(
+            "(a.approver_type = 'reporting_manager' AND a.assignee_employee_id = %(me)s"
+            " OR a.approver_type = 'role' AND a.approver_role = %(role)s)"
+        )
+    ]
+    if not mine:
+        if me is not None:
+            parts.append(sql.SQL("a.subject_employee_id = %(me)s"))
+        permissions = user_permissions(tx, actor)
+        for number, (entity_type, meta) in enumerate(registry.ENTITY_TYPES.items()):
+            scope = scope_of(permissions, meta.read_permission)
+            if scope is None:
+                continue
+            vis = visible(tx, scope, actor)
+            parts.append(sql.SQL("(a.entity_type = {} AND {})").format(sql.Placeholder(f"et{number}"), vis.condition))
+            params.update(vis.params)
+            params[f"et{number}"] = entity_type
+    return sql.SQL("({})").format(sql.SQL(" OR ").join(parts)), params
+
+
+def _position(cursor: str | None) -> tuple[dt.datetime, UUID] | None:
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    try:
+        created, approval_id = key
+        return dt.datetime.fromisoformat(created), UUID(approval_id)
+    except ValueError as exc:
+        raise BadRequest("The cursor is not valid.") from exc

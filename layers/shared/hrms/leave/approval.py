@@ -1,0 +1,22 @@
+"""The leave handler of the approval engine (entity type "leave"), registered on import."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from hrms.approvals import registry
+from hrms.approvals.models import Outcome
+from hrms.db.postgres import TenantTx
+from hrms.leave import service
+
+
+class LeaveApprovals:
+    def on_step(self, tx: TenantTx, entity_id: UUID, task: dict[str, Any]) -> None:
+        service.on_step(tx, entity_id, task)
+
+    def finalise(self, tx: TenantTx, entity_id: UUID, outcome: Outcome) -> str:
+        return service.finalise(tx, entity_id, outcome)
+
+
+registry.register("leave", LeaveApprovals())

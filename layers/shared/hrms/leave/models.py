@@ -1,0 +1,105 @@
+"""Leave types and leave requests on the wire."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
+
+from hrms.leave.working_days import HalfDay
+from hrms.models import ApiModel, InputModel
+
+LeaveStatus = Literal["pending", "approved", "rejected", "cancelled"]
+
+
+def _storable(value: str) -> str:
+    """PostgreSQL text holds no NUL and only valid UTF-8."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("must be valid Unicode text") from exc
+    return value
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("may be omitted but not null")
+    return value
+
+
+Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_storable)]
+Reason = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_storable)]
+# Whole or half days, within what numeric(5,1) holds and a year can use.
+Days = Annotated[Decimal, Field(ge=0, le=366, multiple_of=Decimal("0.5"))]
+# A date PostgreSQL and every client can hold, far from date.min/max arithmetic.
+Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))]
+
+
+class NewLeaveType(InputModel):
+    code: Code = Field(description="Unique per tenant, case-insensitively.")
+    name: Name
+    annual_quota: Days = Field(description="Days allocated per leave year.")
+    carry_forward_max: Days = Field(default=Decimal(0), description="Unused days carried into the next year, at most.")
+    allow_half_day: bool = True
+    paid: bool = Field(default=True, description="Unpaid types are not limited by a balance.")
+
+
+class LeaveTypePatch(InputModel):
+    """Only the keys present change. A new quota applies from the next allocation (rollover, hire)."""
+
+    code: Code | None = None
+    name: Name | None = None
+    annual_quota: Days | None = None
+    carry_forward_max: Days | None = None
+    allow_half_day: bool | None = None
+    paid: bool | None = None
+    is_active: bool | None = Field(default=None, description="Inactive types take no new requests.")
+
+    _required = field_validator(
+        "code", "name", "annual_quota", "carry_forward_max", "allow_half_day", "paid", "is_active"
+    )(_not_null)
+
+
+class LeaveType(ApiModel):
+    leave_type_id: UUID
+    code: str
+    name: str
+    annual_quota: float
+    carry_forward_max: float
+    allow_half_day: bool
+    paid: bool
+    is_active: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class LeaveRequest(InputModel):
+    employee_id: UUID | None = Field(default=None, description="Defaults to the caller's own employee record.")
+    leave_type_id: UUID
+    start_date: Day
+    end_date: Day = Field(description="Included; within the same leave year as startDate.")
+    half_day: HalfDay | None = Field(default=None, description="Only on a single-day request: 0.5 day.")
+    reason: Reason | None = None
+
+
+class Leave(ApiModel):
+    leave_id: UUID
+    employee_id: UUID
+    leave_type_id: UUID
+    leave_type_code: str
+    start_date: dt.date
+    end_date: dt.date
+    half_day: HalfDay | None
+    days: float = Field(description="Working days: weekends and tenant holidays excluded, 0.5 for a half day.")
+    status: LeaveStatus
+    reason: str | None
+    approval_id: UUID | None = Field(description="The current (or last) approval task.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    decided_at: dt.datetime | None
