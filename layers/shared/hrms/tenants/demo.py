@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from uuid import UUID
 
+from psycopg import sql
+
 from hrms.db import crud
 from hrms.db.postgres import tenant_tx, transaction
 from hrms.employees import balances
@@ -21,6 +23,7 @@ DEMO = service.FixedIds(
 DEMO_DEPARTMENT_ID = UUID("00000000-0000-4000-8000-0000000000d1")
 DEMO_DESIGNATION_ID = UUID("00000000-0000-4000-8000-0000000000d2")
 DEMO_EMPLOYEE_ID = UUID("00000000-0000-4000-8000-0000000000e1")
+DEMO_ANNUAL_LEAVE_TYPE_ID = UUID("00000000-0000-4000-8000-00000000f003")
 DEMO_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@demo.example.com"
 
@@ -47,6 +50,10 @@ def _seed_organisation() -> None:
     admin = Actor(str(DEMO.admin_user_id), "admin", tenant)
     joined = dt.date(dt.date.today().year, 1, 1)
     with tenant_tx(tenant, admin) as tx:
+        tx.execute(
+            sql.SQL("UPDATE {} SET id = %s WHERE code = 'annual'").format(tx.t("leave_types")),
+            (DEMO_ANNUAL_LEAVE_TYPE_ID,),
+        )
         crud.insert(tx, "departments", "department", {"id": DEMO_DEPARTMENT_ID, "name": "Engineering", "code": "ENG"})
         crud.insert(
             tx,
