@@ -110,6 +110,9 @@ def up(
                 _migrate_tenants(conninfo, lock_conn, mset.tenant, workers, progress, result)
         finally:
             lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+    from hrms.db.tenant_collection import ensure_indexes
+
+    ensure_indexes()  # MongoDB indexes (all lead with tenantId); idempotent, cheap when they exist
     return result
 
 

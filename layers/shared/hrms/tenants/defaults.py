@@ -26,6 +26,7 @@ PERMISSIONS: dict[str, list[str]] = {
         "audit:read",
         "roles:read",
         "settings:read",
+        "flags:read",
         "dashboards:read",
     ],
     "manager": [
@@ -37,6 +38,7 @@ PERMISSIONS: dict[str, list[str]] = {
         "appraisals:read:team",
         "appraisals:write:team",
         "documents:read:self",
+        "flags:read",
         "dashboards:read:team",
     ],
     "employee": [
@@ -47,6 +49,7 @@ PERMISSIONS: dict[str, list[str]] = {
         "appraisals:read:self",
         "documents:read:self",
         "documents:write:self",
+        "flags:read",
         "dashboards:read:self",
     ],
 }

@@ -1,0 +1,1 @@
+"""Appraisal forms with dynamic, versioned fields and the appraisals answered against them (MongoDB)."""

@@ -1,0 +1,222 @@
+"""Appraisal forms (versioned) and appraisals (draft -> submitted -> reviewed) in MongoDB.
+
+A form is one document per version (`formId`, `version`, unique per tenant); changing a form
+inserts the next version, so an appraisal keeps answering the version it was created against.
+Scope comes from the caller's permission: `all`, `team` (reporting line) or `self`; appraisals
+of employees outside it are not found.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from psycopg import sql
+
+from hrms.appraisals.models import Appraisal, AppraisalForm, NewAppraisal, NewAppraisalForm
+from hrms.appraisals.validation import check_responses
+from hrms.db.postgres import tenant_tx
+from hrms.db.tenant_collection import collection, record_audit
+from hrms.employees.scope import visible
+from hrms.errors import BadRequest, Conflict, Invalid, NotFound
+from hrms.pagination import Page, decode_cursor, encode_cursor
+from hrms.tenancy import Actor, Tenant
+
+FORMS = "AppraisalForm"
+APPRAISALS = "Appraisal"
+NEXT_STATUS = {"draft": "submitted", "submitted": "reviewed"}
+
+
+def create_form(tenant: Tenant, actor: Actor, body: NewAppraisalForm) -> AppraisalForm:
+    return _insert_form(tenant, actor, str(uuid4()), 1, body)
+
+
+def update_form(tenant: Tenant, actor: Actor, form_id: UUID, body: NewAppraisalForm) -> AppraisalForm:
+    """A new version; concurrent updates of one version: one wins, the other is a 409."""
+    latest = _form(tenant, form_id, None)
+    form = _insert_form(tenant, actor, str(form_id), latest["version"] + 1, body)
+    collection(tenant, FORMS).update_many(
+        {"formId": str(form_id), "version": {"$lt": form.version}}, {"$set": {"latest": False}}
+    )
+    return form
+
+
+def get_form(tenant: Tenant, form_id: UUID, version: int | None) -> AppraisalForm:
+    return _form_out(_form(tenant, form_id, version))
+
+
+def list_forms(tenant: Tenant, cycle: str | None) -> Page[AppraisalForm]:
+    flt: dict[str, Any] = {"latest": True}
+    if cycle:
+        flt["cycle"] = cycle
+    return Page(items=[_form_out(d) for d in collection(tenant, FORMS).find(flt, sort=[("createdAt", -1)], limit=500)])
+
+
+def create_appraisal(tenant: Tenant, actor: Actor, scope: str, body: NewAppraisal) -> Appraisal:
+    _employee_in_scope(tenant, actor, scope, body.employee_id)
+    if body.reviewer_id is not None:
+        _employee_in_scope(tenant, actor, "all", body.reviewer_id)
+    form = _form(tenant, body.form_id, None)
+    check_responses(form["fields"], body.responses, complete=False)
+    doc = {
+        "_id": str(uuid4()),
+        "formId": form["formId"],
+        "formVersion": form["version"],
+        "employeeId": str(body.employee_id),
+        "reviewerId": None if body.reviewer_id is None else str(body.reviewer_id),
+        "responses": body.responses,
+        "status": "draft",
+        "createdAt": datetime.now(UTC),
+        "createdBy": actor.user_id,
+    }
+    collection(tenant, APPRAISALS).insert_one(doc)
+    record_audit(tenant, actor, "create", "appraisal", doc["_id"], None, doc)
+    return _appraisal_out(doc)
+
+
+def get_appraisal(tenant: Tenant, actor: Actor, scope: str, appraisal_id: UUID) -> Appraisal:
+    return _appraisal_out(_appraisal(tenant, actor, scope, appraisal_id))
+
+
+def submit_appraisal(tenant: Tenant, actor: Actor, scope: str, appraisal_id: UUID) -> Appraisal:
+    """draft -> submitted (every required answer present) -> reviewed; a concurrent double submit is a 409."""
+    doc = _appraisal(tenant, actor, scope, appraisal_id)
+    status = doc["status"]
+    if status not in NEXT_STATUS:
+        raise Conflict("This appraisal has already been reviewed.")
+    form = _form(tenant, UUID(doc["formId"]), doc["formVersion"])
+    check_responses(form["fields"], doc["responses"], complete=True)
+    target = NEXT_STATUS[status]
+    stamp = "submittedAt" if target == "submitted" else "reviewedAt"
+    after = collection(tenant, APPRAISALS).find_one_and_update(
+        {"_id": doc["_id"], "status": status},
+        {"$set": {"status": target, stamp: datetime.now(UTC), f"{stamp[:-2]}By": actor.user_id}},
+    )
+    if after is None:
+        raise Conflict("The appraisal changed meanwhile; reload it.")
+    record_audit(tenant, actor, target, "appraisal", doc["_id"], doc, after)
+    return _appraisal_out(after)
+
+
+def list_appraisals(
+    tenant: Tenant,
+    actor: Actor,
+    scope: str,
+    *,
+    employee_id: UUID | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Appraisal]:
+    flt: dict[str, Any] = {}
+    if scope != "all":
+        allowed = _visible_employees(tenant, actor, scope)
+        if employee_id is not None and str(employee_id) not in allowed:
+            return Page(items=[])
+        flt["employeeId"] = {"$in": sorted(allowed)}
+    if employee_id is not None:
+        flt["employeeId"] = str(employee_id)
+    if status:
+        flt["status"] = status
+    after = decode_cursor(cursor)
+    if after:
+        try:
+            at = datetime.fromisoformat(after[0])
+        except ValueError:
+            at = None
+        if len(after) != 2 or at is None:
+            raise BadRequest("The cursor is not valid.")
+        flt["$or"] = [{"createdAt": {"$lt": at}}, {"createdAt": at, "_id": {"$lt": after[1]}}]
+    docs = collection(tenant, APPRAISALS).find(flt, sort=[("createdAt", -1), ("_id", -1)], limit=limit + 1)
+    page = docs[:limit]
+    next_cursor = encode_cursor([page[-1]["createdAt"].isoformat(), page[-1]["_id"]]) if len(docs) > limit else None
+    return Page(items=[_appraisal_out(d) for d in page], next_cursor=next_cursor)
+
+
+def _insert_form(tenant: Tenant, actor: Actor, form_id: str, version: int, body: NewAppraisalForm) -> AppraisalForm:
+    doc = {
+        "_id": f"{form_id}:{version}",
+        "formId": form_id,
+        "version": version,
+        "latest": True,
+        "name": body.name,
+        "cycle": body.cycle,
+        "fields": [f.model_dump(exclude_none=True) for f in body.fields],
+        "createdAt": datetime.now(UTC),
+        "createdBy": actor.user_id,
+    }
+    try:
+        collection(tenant, FORMS).insert_one(doc)
+    except Conflict:
+        raise Conflict("The form was changed by someone else; reload and retry.") from None
+    record_audit(tenant, actor, "create" if version == 1 else "update", "appraisal_form", form_id, None, doc)
+    return _form_out(doc)
+
+
+def _form(tenant: Tenant, form_id: UUID, version: int | None) -> dict[str, Any]:
+    flt: dict[str, Any] = {"formId": str(form_id)}
+    if version is not None:
+        flt["version"] = version
+    found = collection(tenant, FORMS).find(flt, sort=[("version", -1)], limit=1)
+    if not found:
+        raise NotFound("No such appraisal form.")
+    return found[0]
+
+
+def _appraisal(tenant: Tenant, actor: Actor, scope: str, appraisal_id: UUID) -> dict[str, Any]:
+    doc = collection(tenant, APPRAISALS).find_one({"_id": str(appraisal_id)})
+    if doc is None or (scope != "all" and doc["employeeId"] not in _visible_employees(tenant, actor, scope)):
+        raise NotFound("No such appraisal.")
+    return doc
+
+
+def _visible_employees(tenant: Tenant, actor: Actor, scope: str) -> set[str]:
+    with tenant_tx(tenant, actor) as tx:
+        seen = visible(tx, scope, actor)
+        rows = tx.execute(
+            sql.SQL("SELECT e.id FROM {} e WHERE {}").format(tx.t("employees"), seen.condition), seen.params
+        ).fetchall()
+    return {str(r["id"]) for r in rows}
+
+
+def _employee_in_scope(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID) -> None:
+    with tenant_tx(tenant, actor) as tx:
+        seen = visible(tx, scope, actor)
+        row = tx.execute(
+            sql.SQL("SELECT 1 FROM {} e WHERE e.id = %(emp)s AND {}").format(tx.t("employees"), seen.condition),
+            {**seen.params, "emp": employee_id},
+        ).fetchone()
+    if row is None:
+        raise Invalid(
+            "The employee is not one you can appraise.",
+            errors=[{"field": "employeeId", "type": "not_found", "message": "no such employee in your scope"}],
+        )
+
+
+def _form_out(doc: dict[str, Any]) -> AppraisalForm:
+    return AppraisalForm(
+        form_id=doc["formId"],
+        version=doc["version"],
+        name=doc["name"],
+        cycle=doc["cycle"],
+        fields=doc["fields"],
+        created_at=doc["createdAt"],
+        created_by=doc["createdBy"],
+    )
+
+
+def _appraisal_out(doc: dict[str, Any]) -> Appraisal:
+    return Appraisal(
+        appraisal_id=doc["_id"],
+        form_id=doc["formId"],
+        form_version=doc["formVersion"],
+        employee_id=doc["employeeId"],
+        reviewer_id=doc.get("reviewerId"),
+        responses=doc["responses"],
+        status=doc["status"],
+        created_at=doc["createdAt"],
+        created_by=doc["createdBy"],
+        submitted_at=doc.get("submittedAt"),
+        reviewed_at=doc.get("reviewedAt"),
+    )

@@ -1,0 +1,1 @@
+"""Employee documents: metadata in MongoDB, contents in S3 through presigned URLs."""

@@ -1,0 +1,218 @@
+"""Documents: metadata in MongoDB (`DocumentMetadata`), contents in S3 under tenants/{tenantId}/documents/.
+
+Uploads and downloads never pass through Lambda: POST returns a presigned PUT whose signature
+covers the declared Content-Type and Content-Length, GET returns a short-lived presigned GET.
+Scope: `all` (HR, admin) sees every document; `self` only the caller's own employee's.
+Delete is soft (`deletedAt`); the object stays for the bucket's retention.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import Any
+from uuid import UUID, uuid4
+
+from psycopg import sql
+
+from hrms.config import settings
+from hrms.db.postgres import tenant_tx
+from hrms.db.tenant_collection import collection, record_audit
+from hrms.documents.models import Document, DocumentUpload, NewDocument
+from hrms.employees.scope import caller_employee_id
+from hrms.errors import BadRequest, NotFound
+from hrms.pagination import Page, decode_cursor, encode_cursor
+from hrms.tenancy import Actor, Tenant
+
+DOCS = "DocumentMetadata"
+UPLOAD_TTL_S = 900
+DOWNLOAD_TTL_S = 300
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def create_document(tenant: Tenant, actor: Actor, scope: str, body: NewDocument) -> DocumentUpload:
+    employee_id = _owner_for_write(tenant, actor, scope, body.employee_id)
+    document_id = str(uuid4())
+    safe_name = _UNSAFE.sub("_", body.file_name).strip("._") or "file"
+    key = f"tenants/{tenant.tenant_id}/documents/{document_id}/{safe_name}"
+    doc = {
+        "_id": document_id,
+        "employeeId": None if employee_id is None else str(employee_id),
+        "category": body.category,
+        "fileName": body.file_name,
+        "contentType": body.content_type,
+        "sizeBytes": body.size_bytes,
+        "expiresOn": body.expires_on.isoformat() if body.expires_on else None,
+        "s3Key": key,
+        "createdAt": datetime.now(UTC),
+        "createdBy": actor.user_id,
+        "deletedAt": None,
+    }
+    collection(tenant, DOCS).insert_one(doc)
+    record_audit(tenant, actor, "create", "document", document_id, None, doc)
+    url = _presigner().generate_presigned_url(
+        "put_object",
+        Params={
+            "Bucket": settings().documents_bucket,
+            "Key": key,
+            "ContentType": body.content_type,
+            "ContentLength": body.size_bytes,
+        },
+        ExpiresIn=UPLOAD_TTL_S,
+    )
+    return DocumentUpload(
+        document_id=document_id,
+        s3_key=key,
+        upload_url=url,
+        upload_headers={"Content-Type": body.content_type, "Content-Length": str(body.size_bytes)},
+        expires_in=UPLOAD_TTL_S,
+        document=_public(doc, with_url=False),
+    )
+
+
+def get_document(tenant: Tenant, actor: Actor, scope: str, document_id: UUID) -> Document:
+    return _public(_visible_or_404(tenant, actor, scope, document_id), with_url=True)
+
+
+def delete_document(tenant: Tenant, actor: Actor, scope: str, document_id: UUID) -> None:
+    doc = _visible_or_404(tenant, actor, scope, document_id)
+    now = datetime.now(UTC)
+    collection(tenant, DOCS).update_one(
+        {"_id": doc["_id"], "deletedAt": None}, {"$set": {"deletedAt": now, "deletedBy": actor.user_id}}
+    )
+    record_audit(tenant, actor, "delete", "document", doc["_id"], doc, {**doc, "deletedAt": now})
+
+
+def list_documents(
+    tenant: Tenant,
+    actor: Actor,
+    scope: str,
+    *,
+    employee_id: UUID | None,
+    category: str | None,
+    expires_before: date | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Document]:
+    """Newest first; `expires_before` lists documents expiring on or before a date (soonest first)."""
+    flt: dict[str, Any] = {"deletedAt": None}
+    own = _own_employee(tenant, actor, scope)
+    if own is not None:
+        if employee_id is not None and employee_id != own:
+            return Page(items=[])
+        flt["employeeId"] = str(own)
+    elif employee_id is not None:
+        flt["employeeId"] = str(employee_id)
+    if category:
+        flt["category"] = category
+    order = [("createdAt", -1), ("_id", -1)]
+    if expires_before is not None:
+        flt["expiresOn"] = {"$ne": None, "$lte": expires_before.isoformat()}
+        order = [("expiresOn", 1), ("_id", 1)]
+    after = decode_cursor(cursor)
+    if after:
+        flt.update(_after(order, after))
+    docs = collection(tenant, DOCS).find(flt, sort=order, limit=limit + 1)
+    page = docs[:limit]
+    next_cursor = None
+    if len(docs) > limit:
+        last = page[-1]
+        first_key = last[order[0][0]]
+        next_cursor = encode_cursor(
+            [first_key.isoformat() if isinstance(first_key, datetime) else first_key, last["_id"]]
+        )
+    return Page(items=[_public(d, with_url=True) for d in page], next_cursor=next_cursor)
+
+
+def _after(order: list[tuple[str, int]], after: list[str]) -> dict[str, Any]:
+    if len(after) != 2:
+        raise BadRequest("The cursor is not valid.")
+    field, direction = order[0]
+    value: Any = after[0]
+    if field == "createdAt":
+        try:
+            value = datetime.fromisoformat(after[0])
+        except ValueError as exc:
+            raise BadRequest("The cursor is not valid.") from exc
+    op = "$lt" if direction < 0 else "$gt"
+    return {"$or": [{field: {op: value}}, {field: value, "_id": {op: after[1]}}]}
+
+
+def _visible_or_404(tenant: Tenant, actor: Actor, scope: str, document_id: UUID) -> dict[str, Any]:
+    doc = collection(tenant, DOCS).find_one({"_id": str(document_id), "deletedAt": None})
+    own = _own_employee(tenant, actor, scope)
+    if doc is None or (own is not None and doc.get("employeeId") != str(own)):
+        raise NotFound("No such document.")
+    return doc
+
+
+def _own_employee(tenant: Tenant, actor: Actor, scope: str) -> UUID | None:
+    """None when the caller sees everything; else the caller's employee id (a random id if unlinked)."""
+    if scope == "all":
+        return None
+    with tenant_tx(tenant, actor) as tx:
+        me = caller_employee_id(tx, actor)
+    return me or uuid4()  # a user without an employee record owns nothing
+
+
+def _owner_for_write(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID | None) -> UUID | None:
+    if scope != "all":
+        with tenant_tx(tenant, actor) as tx:
+            own = caller_employee_id(tx, actor)
+        if own is None or (employee_id is not None and employee_id != own):
+            raise NotFound("No such employee.")
+        return own
+    if employee_id is not None:
+        with tenant_tx(tenant, actor) as tx:
+            found = tx.execute(
+                sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(tx.t("employees")), (employee_id,)
+            ).fetchone()
+        if found is None:
+            raise NotFound("No such employee.")
+    return employee_id
+
+
+@cache
+def _presigner() -> Any:
+    """An S3 client that signs with SigV4, whose presigned PUT covers Content-Type *and* Content-Length.
+
+    (A SigV2 query signature, which botocore may pick for presigning, covers the type but not the length.)
+    """
+    import boto3
+    from botocore.config import Config
+
+    cfg = settings()
+    return boto3.client(
+        "s3",
+        region_name=cfg.aws_region,
+        endpoint_url=cfg.aws_endpoint_url,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+
+
+def _public(doc: dict[str, Any], *, with_url: bool) -> Document:
+    url = None
+    if with_url:
+        url = _presigner().generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": settings().documents_bucket,
+                "Key": doc["s3Key"],
+                "ResponseContentDisposition": f'attachment; filename="{_UNSAFE.sub("_", doc["fileName"])}"',
+            },
+            ExpiresIn=DOWNLOAD_TTL_S,
+        )
+    return Document(
+        document_id=doc["_id"],
+        employee_id=doc.get("employeeId"),
+        category=doc["category"],
+        file_name=doc["fileName"],
+        content_type=doc["contentType"],
+        size_bytes=doc["sizeBytes"],
+        expires_on=doc.get("expiresOn"),
+        s3_key=doc["s3Key"],
+        created_at=doc["createdAt"],
+        created_by=doc["createdBy"],
+        download_url=url,
+    )

@@ -1,0 +1,1 @@
+"""Per-tenant feature flags in MongoDB, honouring the platform switches in public.tenant_features."""

@@ -1,0 +1,1 @@
+"""Tenant settings in MongoDB: versioned, optimistic concurrency, history and rollback, audited."""
