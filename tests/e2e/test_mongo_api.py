@@ -147,7 +147,7 @@ def test_mongo_down_mongo_routes_503_fast_postgres_routes_fine_health_degraded(a
         ]:
             started = time.perf_counter()
             response = api.call(method, path, json=body)
-            assert time.perf_counter() - started < 2.0, path
+            assert time.perf_counter() - started < 5.0, path  # fails fast, not pymongo's 30 s default
             assert response.status_code == 503, (path, response.text)
             assert response.headers["content-type"] == PROBLEM
         assert api.call("GET", "/employees").status_code == 200

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from hrms.db.tenant_collection import collection
+from hrms.db.tenant_collection import collection, record_audit
 from hrms.errors import BadRequest, Conflict, DependencyDown, NotFound
 from hrms.observability import logger
 from hrms.pagination import Page, decode_cursor, encode_cursor
@@ -114,6 +114,9 @@ def _write(
             "requestId": request_id.get(),
             "rolledBackTo": rolled_back_to,
         }
+    )
+    record_audit(
+        tenant, actor, f"settings.{action}", "settings", doc["version"], {"settings": previous}, {"settings": new}
     )
     return _current(doc)
 
