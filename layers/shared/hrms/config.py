@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from functools import cache
 from typing import Literal
 
@@ -54,8 +55,39 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)
     migration_workers: int = Field(default=4, ge=1, le=32)
 
+    # Backups (hrms.backup): pg_dump -> gzip -> S3 multipart, retention and restore targets.
+    pg_bin_dir: str | None = None  # pg_dump / pg_restore / psql; else /opt/bin (pgtools layer), else PATH
+    backup_retention_days: int = Field(default=30, ge=1, le=3650)
+    backup_keep_last: int = Field(default=3, ge=1, le=1000)  # newest N kept per kind and schema, however old
+    backup_part_size_mib: int = Field(default=8, ge=5, le=512)  # S3 multipart part size (S3 minimum: 5 MiB)
+    backup_upload_concurrency: int = Field(default=2, ge=1, le=16)  # parts in flight (memory: size x (n + 1))
+    backup_gzip_level: int = Field(default=6, ge=1, le=9)
+    backup_workers: int = Field(default=4, ge=1, le=32)  # tenant schemas the scheduled backup dumps in parallel
+    # Databases a backup may be restored into besides the live one, by name: '{"staging": "postgresql://..."}'.
+    restore_targets: dict[str, SecretStr] = Field(default_factory=dict)
+    restore_targets_secret_id: str | None = None  # the same JSON mapping kept in Secrets Manager (AWS)
+
+
+# The local runtime (hrms.local) serves every function from one process: while it runs a function
+# whose environment differs from the process's (template, --env-vars), it sets this, in the
+# invoking thread only, to that function's settings. Never set in AWS (one function per process).
+function_settings: ContextVar[Settings | None] = ContextVar("hrms_function_settings", default=None)
+
 
 @cache
-def settings() -> Settings:
-    """The container's settings; raises at cold start if anything is missing or invalid."""
+def _process_settings() -> Settings:
     return Settings()  # type: ignore[call-arg]
+
+
+class _SettingsAccessor:
+    """`settings()`: the container's settings, validated once (cold start); `settings.cache_clear()` forgets them."""
+
+    def __call__(self) -> Settings:
+        override = function_settings.get()
+        return override if override is not None else _process_settings()
+
+    def cache_clear(self) -> None:
+        _process_settings.cache_clear()
+
+
+settings = _SettingsAccessor()

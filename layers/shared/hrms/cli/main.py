@@ -5,22 +5,68 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
-from hrms.cli import tenant
+from hrms.cli import backup, leave, tenant
 from hrms.cli.context import DEFAULT_DATA_DIR, console, print_json, use_local_stack
 from hrms.errors import DomainError
 
+if TYPE_CHECKING:
+    from hrms.local.template import Template
+
 app = typer.Typer(help="HRMS Serverless: local runtime and operations.", no_args_is_help=True)
 app.add_typer(tenant.app, name="tenant")
+app.add_typer(backup.app, name="backup")
+app.add_typer(leave.app, name="leave")
 migrate_app = typer.Typer(help="Public and per-tenant schema migrations.", no_args_is_help=True)
 app.add_typer(migrate_app, name="migrate")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 TemplateOpt = Annotated[Path, typer.Option(help="SAM template to read.")]
+
+
+EnvVarsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--env-vars",
+        help='SAM-format JSON: {"FunctionLogicalId": {"VAR": "value"}, "Parameters": {"VAR": "value"}} '
+        "(may also add variables).",
+    ),
+]
+StackDirOpt = Annotated[Path, typer.Option(help="Data directory of the running `hrms dev` stack.")]
+ParameterOverridesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--parameter-overrides",
+        help="Template parameters: 'Stage=prod RedisCluster=true' or ParameterKey=Stage,ParameterValue=prod.",
+    ),
+]
+
+
+def _runtime_options(env_vars: Path | None, parameter_overrides: list[str] | None) -> dict[str, Any]:
+    from hrms.local.env import load_env_vars, parse_parameter_overrides
+
+    try:
+        return {
+            "env_vars": load_env_vars(env_vars) if env_vars else {},
+            "parameter_overrides": parse_parameter_overrides(parameter_overrides),
+        }
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _load_template(template: Path, function: str | None = None) -> Template:
+    from hrms.local.template import Template
+
+    spec = Template.load(template)
+    if function is not None and function not in spec.functions:
+        raise typer.BadParameter(
+            f"{function} is not a function in {template}; choose from {', '.join(sorted(spec.functions))}"
+        )
+    return spec
 
 
 @app.command()
@@ -30,11 +76,30 @@ def dev(
     fresh: Annotated[bool, typer.Option(help="Delete the data directory first.")] = False,
     template: TemplateOpt = Path("template.yaml"),
     demo: Annotated[bool, typer.Option(help="Seed the demo tenant the events/ samples use.")] = True,
+    cold: Annotated[bool, typer.Option("--cold", help="Import each function afresh for every request.")] = False,
+    reload: Annotated[bool, typer.Option(help="Apply edits under functions/ and layers/ without a restart.")] = True,
+    schedules: Annotated[bool, typer.Option(help="Fire the template's Schedule/ScheduleV2 events.")] = True,
+    env_vars: EnvVarsOpt = None,
+    parameter_overrides: ParameterOverridesOpt = None,
 ) -> None:
-    """Start the embedded stack, migrate, and serve the API like API Gateway would."""
+    """Start the embedded stack, migrate, serve the API like API Gateway and fire the template's schedules."""
     from hrms.local.devserver import run_dev
 
-    run_dev(port=port, data_dir=data_dir, fresh=fresh, template=template, seed_demo=demo)
+    options = _runtime_options(env_vars, parameter_overrides)
+    try:
+        run_dev(
+            port=port,
+            data_dir=data_dir,
+            fresh=fresh,
+            template=template,
+            seed_demo=demo,
+            cold=cold,
+            hot_reload=reload,
+            schedules=schedules,
+            **options,
+        )
+    except ValueError as exc:  # a parameter the template refuses
+        raise typer.BadParameter(str(exc)) from exc
 
 
 @migrate_app.command("status")
@@ -130,20 +195,82 @@ def invoke(
     function: Annotated[str, typer.Argument(help="Logical id from template.yaml, e.g. HealthFunction.")],
     event: Annotated[Path, typer.Option(help="Event JSON file ('-' for stdin).")],
     template: TemplateOpt = Path("template.yaml"),
+    env_vars: EnvVarsOpt = None,
+    parameter_overrides: ParameterOverridesOpt = None,
+    data_dir: StackDirOpt = DEFAULT_DATA_DIR,
 ) -> None:
     """Invoke one function with an event, in-process (the Docker-less `sam local invoke`)."""
-    use_local_stack()
-    from hrms.local.invoker import Containers
-    from hrms.local.template import Template
-
-    spec = Template.load(template)
-    if function not in spec.functions:
-        raise typer.BadParameter(
-            f"{function} is not a function in {template}; choose from {', '.join(sorted(spec.functions))}"
-        )
+    use_local_stack(data_dir)
+    spec = _load_template(template, function)
     payload = json.loads(sys.stdin.read() if str(event) == "-" else event.read_text())
-    result = Containers(spec.functions).get(function).invoke(payload)
-    print(json.dumps(result, indent=2, default=str))
+    print(json.dumps(_invoke_once(spec, function, payload, env_vars, parameter_overrides), indent=2, default=str))
+
+
+@app.command()
+def trigger(
+    logical_id: Annotated[
+        str,
+        typer.Argument(
+            help="A scheduled function (e.g. CachePreloadFunction) or its rule (CachePreloadFunctionHourly)."
+        ),
+    ],
+    schedule: Annotated[str | None, typer.Option(help="The event name, when the function has several.")] = None,
+    print_event: Annotated[bool, typer.Option("--print-event", help="Only print the event it would send.")] = False,
+    template: TemplateOpt = Path("template.yaml"),
+    env_vars: EnvVarsOpt = None,
+    parameter_overrides: ParameterOverridesOpt = None,
+    data_dir: StackDirOpt = DEFAULT_DATA_DIR,
+) -> None:
+    """Fire one of the template's schedules now, with EventBridge's event, against the running stack."""
+    from datetime import UTC, datetime
+
+    spec = _load_template(template)
+    found = [s for s in spec.schedules if logical_id in (s.id, s.function_id)]
+    if schedule:
+        found = [s for s in found if s.id in (schedule, f"{s.function_id}{schedule}")]
+    if len(found) != 1:
+        choices = ", ".join(s.id for s in spec.schedules) or "none"
+        what = "several schedules; pick one with --schedule" if found else "no schedule"
+        raise typer.BadParameter(f"{logical_id} has {what} (schedules in {template}: {choices})")
+    payload = found[0].event(datetime.now(UTC).replace(microsecond=0))
+    if print_event:
+        print(json.dumps(payload, indent=2))
+        return
+    use_local_stack(data_dir)
+    print(
+        json.dumps(
+            _invoke_once(spec, found[0].function_id, payload, env_vars, parameter_overrides), indent=2, default=str
+        )
+    )
+
+
+def _invoke_once(
+    spec: Template, function: str, payload: Any, env_vars: Path | None, parameter_overrides: list[str] | None
+) -> Any:
+    """One invocation with the function's full environment in os.environ (restored afterwards)."""
+    import os
+
+    from hrms.local.invoker import FunctionTimeout
+    from hrms.local.runtime import LocalRuntime, RuntimeOptions
+
+    options = RuntimeOptions(**_runtime_options(env_vars, parameter_overrides))
+    saved = dict(os.environ)
+    try:
+        try:
+            runtime = LocalRuntime.for_process(spec, options, function_id=function)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        try:
+            return runtime.containers.get(function).invoke(payload, wait=True)
+        except FunctionTimeout as exc:
+            console.print(f"[red]✗ {exc}[/red]")
+            raise typer.Exit(1) from exc
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        from hrms.config import settings
+
+        settings.cache_clear()
 
 
 def main() -> None:

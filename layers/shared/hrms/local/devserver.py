@@ -1,14 +1,21 @@
-"""`hrms dev`: embedded stack + migrations + the local API Gateway on one port."""
+"""`hrms dev`: embedded stack + migrations + the local API Gateway and the template's schedules."""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
-from werkzeug.serving import make_server
+from rich.logging import RichHandler
 
-from hrms.local.gateway import LocalGateway
+from hrms.local.env import parameter_values
+from hrms.local.gateway import LocalGateway, make_server
+from hrms.local.invoker import log
+from hrms.local.runtime import LocalRuntime, RuntimeOptions
+from hrms.local.schedule import Scheduler
 from hrms.local.stack import EmbeddedStack
 from hrms.local.template import Template
 
@@ -16,12 +23,29 @@ console = Console()
 
 
 def run_dev(
-    *, port: int, data_dir: Path, fresh: bool, template: Path, seed_demo: bool = True, host: str = "127.0.0.1"
+    *,
+    port: int,
+    data_dir: Path,
+    fresh: bool,
+    template: Path,
+    seed_demo: bool = True,
+    host: str = "127.0.0.1",
+    cold: bool = False,
+    hot_reload: bool = True,
+    schedules: bool = True,
+    parameter_overrides: Mapping[str, str] | None = None,
+    env_vars: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     spec = Template.load(template)
+    options = RuntimeOptions(
+        cold=cold, hot_reload=hot_reload, parameter_overrides=parameter_overrides or {}, env_vars=env_vars or {}
+    )
+    parameter_values(spec, options.parameter_overrides)  # a bad override fails before anything starts
+    _log_to_console()
     stack = EmbeddedStack(data_dir, fresh=fresh)
     with console.status("Starting PostgreSQL, Valkey, MongoDB-protocol server and moto..."):
         os.environ.update(stack.start())
+    scheduler: Scheduler | None = None
     try:
         from hrms.auth import tokens
         from hrms.migrations import runner
@@ -34,8 +58,22 @@ def run_dev(
             f"[green]✓[/green] migrations: public {result.public_applied or 'up to date'}, "
             f"{result.tenants_migrated} tenant schema(s) migrated"
         )
-        server = make_server(host, port, LocalGateway(spec), threaded=True)
+        runtime = LocalRuntime.for_process(spec, options)
+        gateway = LocalGateway(spec, runtime=runtime)
+        server = make_server(gateway, host, port)
         admin_token = tokens.issue("platform-admin", "platform_admin", ttl_s=12 * 3600)
+        _print_warnings(gateway.warnings)
+        mode = "cold (a fresh import per request)" if cold else "warm containers"
+        reload = "hot reload on" if hot_reload else "hot reload off"
+        console.print(f"[green]✓[/green] {len(spec.functions)} functions, {len(spec.routes)} routes: {mode}, {reload}")
+        if schedules and spec.schedules:
+            scheduler = Scheduler(spec.schedules, runtime.fire)
+            scheduler.start()
+            for schedule_id, at in scheduler.next_runs().items():
+                when = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if at else "never"
+                console.print(f"[green]✓[/green] schedule {schedule_id}: next at {when}")
+        elif spec.schedules:
+            console.print(f"schedules off (--no-schedules): {', '.join(s.id for s in spec.schedules)}")
         console.print(f"[green]✓[/green] HRMS API:  http://{host}:{port}")
         console.print(f"[green]✓[/green] API docs:  http://{host}:{port}/docs  (OpenAPI: /openapi.json)")
         console.print(f"[green]✓[/green] data dir:  {data_dir.resolve()}")
@@ -43,7 +81,7 @@ def run_dev(
         console.print(admin_token, soft_wrap=True)
         if seed_demo:
             console.print(f"Demo tenant: slug {DEMO_SLUG}, admin {DEMO_ADMIN_EMAIL} / {DEMO.admin_password}")
-        console.print("Press Ctrl-C to stop every server.")
+        console.print(f"Press Ctrl-C to stop every server. Started {datetime.now(UTC):%H:%M:%S} UTC.")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -51,5 +89,22 @@ def run_dev(
         finally:
             server.server_close()
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         stack.stop()
         (data_dir / "env.json").unlink(missing_ok=True)
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    if not warnings:
+        return
+    console.print(f"[yellow]! {len(warnings)} things in the template are not emulated locally:[/yellow]")
+    for line in warnings:
+        console.print(f"  [yellow]-[/yellow] {line}", soft_wrap=True, highlight=False)
+
+
+def _log_to_console() -> None:
+    if not log.handlers:
+        log.addHandler(RichHandler(console=console, show_path=False, markup=False))
+        log.setLevel(logging.INFO)
+        log.propagate = False

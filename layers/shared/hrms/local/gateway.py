@@ -1,32 +1,65 @@
-"""A local API Gateway (REST, proxy integration) driven by template.yaml.
+"""A local API Gateway (REST, Lambda proxy integration) driven by template.yaml.
 
 Each request is routed to the function the template maps it to, after running the TOKEN
-authorizer exactly as API Gateway does (missing token -> 401 without calling it; an
-"Unauthorized" error -> 401; a Deny policy -> 403; the policy cached per token for the
-template's ReauthorizeEvery). The function receives a REST proxy event (v1).
+authorizer as API Gateway does: a missing token (or one failing Identity.ValidationExpression)
+-> 401 without calling it; an "Unauthorized" error -> 401; a policy that does not Allow this
+method ARN -> 403; context values that are not string/number/boolean -> 500 (logged); the result
+cached per token for the template's ReauthorizeEvery (0 = off), context values passed to the
+function as strings. The function receives a REST proxy event (v1): single and multi-value
+headers and query strings, pathParameters, stageVariables, requestContext, base64 bodies for the
+template's BinaryMediaTypes.
+
+Gateway errors use the template's GatewayResponses when it defines them, else problem+json:
+429 when a function is at its ReservedConcurrentExecutions (API Gateway relays Lambda's
+throttling), 504 past the function's Timeout (its integration timeout), 502 when the function
+raises or returns something that is not a proxy response, 413 over API Gateway's 10 MB.
+Deviations, kept on purpose: another method on a known path is 405 (API Gateway: 403 Missing
+Authentication Token), and Access-Control-Allow-Origin is added to every response of a request
+with an Origin (API Gateway only answers the preflight; a proxy function must add it itself).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import fnmatch
 import json
+import re
+import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
+from werkzeug.serving import make_server as _make_server
 from werkzeug.wrappers import Request, Response
 
-from hrms.local.invoker import Containers
+from hrms.local.invoker import FunctionTimeout, Throttled, log
 from hrms.local.openapi import build_openapi
+from hrms.local.runtime import LocalRuntime, RuntimeOptions
+from hrms.local.schedule import ACCOUNT_ID, REGION
 from hrms.local.template import Route, Template
-from hrms.observability import logger
 
-STAGE = "v1"
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
+API_ID = "local"
+_RAW_HEADERS = "hrms.raw_headers"
 _SWAGGER_DIR = "aws_lambda_powertools.event_handler.openapi.swagger_ui"
 _SWAGGER_ASSETS = {"/docs/swagger-ui-bundle.min.js": "application/javascript", "/docs/swagger-ui.min.css": "text/css"}
+_ERRORS = {  # gateway response type -> (default status, problem title, $context.error.message)
+    "UNAUTHORIZED": (401, "Unauthorized", "Unauthorized"),
+    "ACCESS_DENIED": (403, "Forbidden", "User is not authorized to access this resource"),
+    "MISSING_AUTHENTICATION_TOKEN": (404, "Not Found", "Missing Authentication Token"),
+    "THROTTLED": (429, "Too Many Requests", "Too Many Requests"),
+    "INTEGRATION_TIMEOUT": (504, "Gateway Timeout", "Endpoint request timed out"),
+    "INTEGRATION_FAILURE": (502, "Bad Gateway", "Internal server error"),
+    "REQUEST_TOO_LARGE": (413, "Payload Too Large", "Request Too Long"),
+    "AUTHORIZER_FAILURE": (500, "Internal Server Error", "Internal server error"),
+    "AUTHORIZER_CONFIGURATION_ERROR": (500, "Internal Server Error", "Internal server error"),
+}
 
 
 def problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> Response:
@@ -43,37 +76,54 @@ def problem(status: int, title: str, detail: str, headers: dict[str, str] | None
 class AuthorizerCache:
     """Authorizer results per token, kept for the template's TTL (0 disables caching)."""
 
-    def __init__(self, ttl_s: int) -> None:
+    def __init__(self, ttl_s: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_s = ttl_s
+        self.clock = clock
         self._entries: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self._lock = threading.Lock()
 
     def get(self, token: str) -> tuple[bool, dict[str, Any] | None]:
         with self._lock:
             entry = self._entries.get(token)
-            if entry and entry[0] > time.monotonic():
+            if entry and entry[0] > self.clock():
                 return True, entry[1]
             return False, None
 
     def put(self, token: str, policy: dict[str, Any] | None) -> None:
         if self.ttl_s > 0:
             with self._lock:
-                self._entries[token] = (time.monotonic() + self.ttl_s, policy)
+                if len(self._entries) > 10_000:
+                    now = self.clock()
+                    self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+                self._entries[token] = (self.clock() + self.ttl_s, policy)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
 
 
-class LocalGateway:
-    """A WSGI application: serve it with werkzeug (`hrms dev`) or call it from tests."""
+class _GatewayError(Exception):
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
 
-    def __init__(self, template: Template) -> None:
+
+class LocalGateway:
+    """A WSGI application: serve it with `make_server` (`hrms dev`) or werkzeug's, or call it from tests."""
+
+    def __init__(
+        self, template: Template, options: RuntimeOptions | None = None, *, runtime: LocalRuntime | None = None
+    ) -> None:
         self.template = template
-        self.containers = Containers(template.functions)
+        self.runtime = runtime or LocalRuntime(template, options)
+        self.containers = self.runtime.containers
+        self.warnings = self.runtime.warnings
         ttl = template.authorizer.ttl_s if template.authorizer else 0
         self.auth_cache = AuthorizerCache(ttl)
         self._openapi: bytes | None = None
+        if self.runtime.reloader is not None:
+            self.runtime.reloader.on_reload = self._forget_openapi
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -87,64 +137,97 @@ class LocalGateway:
             return Response(self.openapi(), content_type="application/json")
         if (path == "/docs" or path in _SWAGGER_ASSETS) and method == "GET":
             return self._docs(path)
-        route, params, path_exists = self.template.match(method, path)
-        if route is None:
-            if method == "OPTIONS" and path_exists and self.template.cors:
-                return Response(status=204)
-            if path_exists:
-                return problem(405, "Method Not Allowed", f"{method} is not supported on {path}.")
-            return problem(404, "Not Found", "No such route.")
-        body = request.get_data()
-        if len(body) > MAX_PAYLOAD_BYTES:
-            return problem(413, "Payload Too Large", "The request body exceeds 10 MB.")
         request_id = str(uuid.uuid4())
-        authorizer: dict[str, Any] | None = None
-        if route.authorized and self.template.authorizer:
-            outcome = self._authorize(request, route)
-            if isinstance(outcome, Response):
-                return outcome
-            authorizer = outcome
-        event = self._event(request, route, params, body, authorizer, request_id)
-        return self._to_response(self.containers.get(route.function_id).invoke(event, request_id))
+        route, params, path_exists = self.template.match(method, path)
+        try:
+            if route is None:
+                if method == "OPTIONS" and path_exists and self.template.cors:
+                    return self._preflight()
+                if path_exists:
+                    return problem(405, "Method Not Allowed", f"{method} is not supported on {path}.")
+                raise _GatewayError("MISSING_AUTHENTICATION_TOKEN", "No such route.")
+            body = request.get_data()
+            if len(body) > MAX_PAYLOAD_BYTES:
+                raise _GatewayError("REQUEST_TOO_LARGE", "The request body exceeds 10 MB.")
+            authorizer_id = self.template.authorizer.function_id if self.template.authorizer else None
+            needs_authorizer = route.authorized and authorizer_id is not None
+            self.runtime.check_reload(
+                route.function_id, *([authorizer_id] if needs_authorizer and authorizer_id else [])
+            )
+            authorizer: dict[str, Any] | None = None
+            if needs_authorizer:
+                authorizer = self._authorize(request, self._method_arn(request))
+            event = self._event(request, route, params, body, authorizer, request_id)
+            result = self._invoke(route.function_id, event, request_id)
+            return self._to_response(result, request)
+        except _GatewayError as error:
+            return self._gateway_response(error, request_id, request)
 
     def openapi(self) -> bytes:
-        if self._openapi is None:
-            self._openapi = json.dumps(build_openapi(self.template, self.containers)).encode()
-        return self._openapi
+        document = self._openapi
+        if document is None:
+            document = self._openapi = json.dumps(build_openapi(self.template, self.containers)).encode()
+        return document
+
+    def _forget_openapi(self) -> None:
+        self._openapi = None
+
+    def _invoke(self, function_id: str, event: dict[str, Any], request_id: str) -> Any:
+        try:
+            return self.containers.get(function_id).invoke(event, request_id)
+        except Throttled as exc:
+            raise _GatewayError("THROTTLED", f"{exc}; retry later.") from exc
+        except FunctionTimeout as exc:
+            log.error("%s", exc)
+            raise _GatewayError("INTEGRATION_TIMEOUT", f"{exc}.") from exc
+        except Exception as exc:
+            log.error("%s raised %r", function_id, exc, exc_info=exc)
+            raise _GatewayError("INTEGRATION_FAILURE", f"{function_id} failed: {type(exc).__name__}.") from exc
 
     # ----------------------------------------------------------------- authorizer
 
-    def _authorize(self, request: Request, route: Route) -> dict[str, Any] | Response:
+    def _method_arn(self, request: Request) -> str:
+        return (
+            f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{self.template.stage}/{request.method}{request.path}"
+        )
+
+    def _authorize(self, request: Request, method_arn: str) -> dict[str, Any]:
         spec = self.template.authorizer
         assert spec is not None
         token = request.headers.get(spec.header)
-        unauthorized = problem(401, "Unauthorized", "Missing, invalid or expired token.")
         if not token:
-            return unauthorized
+            raise _GatewayError("UNAUTHORIZED", "Missing, invalid or expired token.")
+        if spec.validation_expression and not re.fullmatch(spec.validation_expression, token):
+            raise _GatewayError("UNAUTHORIZED", "Missing, invalid or expired token.")
         cached, policy = self.auth_cache.get(token)
+        latency_ms = 0
         if not cached:
-            policy = self._call_authorizer(spec.function_id, token, route, request)
+            started = time.perf_counter()
+            policy = self._call_authorizer(spec.function_id, token, method_arn)
+            latency_ms = int((time.perf_counter() - started) * 1000)
             self.auth_cache.put(token, policy)
         if policy is None:
-            return unauthorized
-        if not _allows(policy):
-            return problem(403, "Forbidden", "Access denied.")
-        context = dict(policy.get("context") or {})
-        bad = [key for key, value in context.items() if not isinstance(value, str | int | float | bool)]
-        if bad:
-            logger.error("Authorizer context values must be string, number or boolean", extra={"keys": bad})
-            return problem(500, "Internal Server Error", "The authorizer returned an invalid context.")
-        return {**context, "principalId": policy.get("principalId")}
+            raise _GatewayError("UNAUTHORIZED", "Missing, invalid or expired token.")
+        if not _allows(policy, method_arn):
+            raise _GatewayError("ACCESS_DENIED", "Access denied.")
+        context = {key: _stringify(value) for key, value in (policy.get("context") or {}).items()}
+        return {**context, "principalId": str(policy["principalId"]), "integrationLatency": latency_ms}
 
-    def _call_authorizer(self, function_id: str, token: str, route: Route, request: Request) -> dict[str, Any] | None:
-        method_arn = f"arn:aws:execute-api:us-east-1:000000000000:local/{STAGE}/{route.method}{request.path}"
+    def _call_authorizer(self, function_id: str, token: str, method_arn: str) -> dict[str, Any] | None:
+        """The authorizer's policy, None for "Unauthorized"; errors and invalid results are not cached."""
         event = {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}
         try:
-            return self.containers.get(function_id).invoke(event)
+            policy = self.containers.get(function_id).invoke(event)
         except Exception as exc:
             if str(exc) == "Unauthorized":
                 return None
-            raise
+            log.error("The authorizer %s failed: %r", function_id, exc, exc_info=exc)
+            raise _GatewayError("AUTHORIZER_FAILURE", "The authorizer failed.") from exc
+        problem_text = _invalid_policy(policy)
+        if problem_text:
+            log.error("The authorizer %s returned an invalid result: %s", function_id, problem_text)
+            raise _GatewayError("AUTHORIZER_CONFIGURATION_ERROR", f"The authorizer returned {problem_text}.")
+        return dict(policy)
 
     # ----------------------------------------------------------------- events and responses
 
@@ -157,12 +240,16 @@ class LocalGateway:
         authorizer: dict[str, Any] | None,
         request_id: str,
     ) -> dict[str, Any]:
-        headers = {key: value for key, value in request.headers.items()}
+        raw = request.environ.get(_RAW_HEADERS)
+        pairs: list[tuple[str, str]] = list(raw) if raw is not None else list(request.headers.items())
+        headers: dict[str, str] = {}
         multi_headers: dict[str, list[str]] = {}
-        for key, value in request.headers.items():
+        for key, value in pairs:
+            headers[key] = value
             multi_headers.setdefault(key, []).append(value)
         query = {key: values[-1] for key, values in request.args.lists()}
-        is_text = not body or _is_text(request.content_type)
+        binary = bool(body) and self._is_binary(request.content_type)
+        now = time.time()
         return {
             "resource": route.path,
             "path": request.path,
@@ -172,49 +259,114 @@ class LocalGateway:
             "queryStringParameters": query or None,
             "multiValueQueryStringParameters": dict(request.args.lists()) or None,
             "pathParameters": params or None,
-            "stageVariables": None,
+            "stageVariables": dict(self.template.stage_variables) if self.template.stage_variables else None,
             "requestContext": {
+                "resourceId": _resource_id(route.path),
                 "resourcePath": route.path,
                 "httpMethod": request.method,
-                "path": f"/{STAGE}{request.path}",
-                "stage": STAGE,
-                "requestId": request_id,
-                "requestTimeEpoch": int(time.time() * 1000),
-                "identity": {"sourceIp": request.remote_addr or "127.0.0.1", "userAgent": request.user_agent.string},
-                "authorizer": authorizer,
-                "accountId": "000000000000",
-                "apiId": "local",
+                "extendedRequestId": request_id,
+                "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+                "path": f"/{self.template.stage}{request.path}",
+                "accountId": ACCOUNT_ID,
                 "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                "stage": self.template.stage,
+                "domainPrefix": (request.host or "localhost").split(".")[0].split(":")[0],
+                "requestTimeEpoch": int(now * 1000),
+                "requestId": request_id,
+                "identity": {
+                    "cognitoIdentityPoolId": None,
+                    "accountId": None,
+                    "cognitoIdentityId": None,
+                    "caller": None,
+                    "sourceIp": request.remote_addr or "127.0.0.1",
+                    "principalOrgId": None,
+                    "accessKey": None,
+                    "cognitoAuthenticationType": None,
+                    "cognitoAuthenticationProvider": None,
+                    "userArn": None,
+                    "userAgent": request.user_agent.string or None,
+                    "user": None,
+                },
+                "domainName": request.host or "localhost",
+                "apiId": API_ID,
+                "authorizer": authorizer,
             },
-            "body": (body.decode("utf-8", "replace") if is_text else base64.b64encode(body).decode()) if body else None,
-            "isBase64Encoded": not is_text,
+            "body": (base64.b64encode(body).decode() if binary else body.decode("utf-8", "replace")) if body else None,
+            "isBase64Encoded": binary,
         }
 
-    @staticmethod
-    def _to_response(result: Any) -> Response:
+    def _is_binary(self, content_type: str | None) -> bool:
+        media = (content_type or "").split(";")[0].strip().lower()
+        return any(fnmatch.fnmatchcase(media, pattern.lower()) for pattern in self.template.binary_media_types)
+
+    def _to_response(self, result: Any, request: Request) -> Response:
         if not isinstance(result, dict) or "statusCode" not in result:
-            return problem(502, "Bad Gateway", "The function returned a malformed proxy response.")
+            log.error("malformed proxy response: %s", repr(result)[:200])
+            raise _GatewayError("INTEGRATION_FAILURE", "The function returned a malformed proxy response.")
         body = result.get("body") or ""
-        payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+        if not isinstance(body, str):
+            raise _GatewayError("INTEGRATION_FAILURE", "The function returned a body that is not a string.")
+        payload = body.encode()
+        if result.get("isBase64Encoded"):
+            accepted = [part.split(";")[0].strip() for part in request.headers.get("Accept", "").split(",")]
+            if any(self._is_binary(media) for media in accepted if media):
+                payload = base64.b64decode(body)
+            else:
+                log.warning(
+                    "isBase64Encoded response, but the request's Accept matches none of the BinaryMediaTypes %s: "
+                    "API Gateway sends the base64 text",
+                    self.template.binary_media_types,
+                )
         response = Response(payload, status=int(result["statusCode"]))
+        response.headers.remove("Content-Type")
         for key, value in (result.get("headers") or {}).items():
             response.headers[key] = str(value)
         for key, values in (result.get("multiValueHeaders") or {}).items():
             response.headers.remove(key)
             for value in values:
                 response.headers.add(key, str(value))
+        if "Content-Type" not in response.headers:
+            response.headers["Content-Type"] = "application/json"  # API Gateway's default for proxy responses
+        return response
+
+    def _gateway_response(self, error: _GatewayError, request_id: str, request: Request) -> Response:
+        status, title, message = _ERRORS[error.kind]
+        responses = self.template.gateway_responses
+        configured = responses.get(error.kind) or responses.get("DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX")
+        if configured is None or configured.body is None:
+            return problem(status, title, error.detail)
+        variables = {
+            "$context.requestId": request_id,
+            "$context.error.messageString": json.dumps(message),
+            "$context.error.message": message,
+            "$context.error.responseType": error.kind,
+            "$context.path": f"/{self.template.stage}{request.path}",
+            "$context.stage": self.template.stage,
+            "$context.httpMethod": request.method,
+        }
+        body = configured.body
+        for name in sorted(variables, key=len, reverse=True):
+            body = body.replace(name, variables[name])
+        headers = {"Content-Type": "application/json", **configured.headers}
+        return Response(body, configured.status or status, headers=headers)
+
+    def _preflight(self) -> Response:
+        """SAM's OPTIONS method for Cors: a MOCK integration answering 200 with the configured headers."""
+        cors = self.template.cors
+        response = Response(status=200, content_type="application/json")
+        response.headers["Access-Control-Allow-Origin"] = cors.get("AllowOrigin", "*")
+        response.headers["Access-Control-Allow-Methods"] = cors.get("AllowMethods", "*")
+        response.headers["Access-Control-Allow-Headers"] = cors.get("AllowHeaders", "*")
+        if "MaxAge" in cors:
+            response.headers["Access-Control-Max-Age"] = cors["MaxAge"]
+        if cors.get("AllowCredentials", "").lower() == "true":
+            response.headers["Access-Control-Allow-Credentials"] = "true"
         return response
 
     def _cors(self, request: Request, response: Response) -> None:
         cors = self.template.cors
-        if not cors or "Origin" not in request.headers:
-            return
-        response.headers.setdefault("Access-Control-Allow-Origin", cors.get("AllowOrigin", "*"))
-        if request.method == "OPTIONS":
-            response.headers["Access-Control-Allow-Methods"] = cors.get("AllowMethods", "*")
-            response.headers["Access-Control-Allow-Headers"] = cors.get("AllowHeaders", "*")
-            if "MaxAge" in cors:
-                response.headers["Access-Control-Max-Age"] = cors["MaxAge"]
+        if cors and "Origin" in request.headers:
+            response.headers.setdefault("Access-Control-Allow-Origin", cors.get("AllowOrigin", "*"))
 
     def _docs(self, path: str) -> Response:
         from importlib import resources
@@ -230,12 +382,80 @@ class LocalGateway:
         return Response(html, content_type="text/html")
 
 
-def _allows(policy: dict[str, Any]) -> bool:
+class _RawHeadersHandler(WSGIRequestHandler):
+    """Keeps every header line as sent (WSGI joins repeated headers; API Gateway lists them), and sends
+    each response without Nagle's delay (headers and body are separate writes on a kept-alive connection)."""
+
+    def setup(self) -> None:
+        super().setup()
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def make_environ(self) -> Any:
+        environ = super().make_environ()
+        environ[_RAW_HEADERS] = list(self.headers.items())
+        return environ
+
+
+def make_server(gateway: LocalGateway, host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServer:
+    """A threaded werkzeug server for the gateway (a thread per connection)."""
+    return _make_server(host, port, gateway, threaded=True, request_handler=_RawHeadersHandler)
+
+
+def _invalid_policy(policy: Any) -> str | None:
+    if not isinstance(policy, dict) or "principalId" not in policy or "policyDocument" not in policy:
+        return "no principalId and policyDocument"
+    context = policy.get("context")
+    if context is None:
+        return None
+    if not isinstance(context, dict):
+        return "a context that is not an object"
+    bad = sorted(key for key, value in context.items() if not isinstance(value, str | int | float | bool))
+    if bad:
+        return f"context values that are not string, number or boolean ({', '.join(bad)})"
+    return None
+
+
+def _allows(policy: dict[str, Any], method_arn: str) -> bool:
+    """IAM evaluation of the policy for this method ARN: an explicit Deny wins, then an Allow is needed."""
     statements = (policy.get("policyDocument") or {}).get("Statement") or []
-    effects = {str(s.get("Effect")) for s in statements}
+    if isinstance(statements, dict):
+        statements = [statements]
+    effects = set()
+    for statement in statements:
+        actions = _as_list(statement.get("Action"))
+        resources = _as_list(statement.get("Resource"))
+        if any(_iam_match(a, "execute-api:Invoke") for a in actions) and any(
+            _iam_match(r, method_arn) for r in resources
+        ):
+            effects.add(str(statement.get("Effect")))
     return "Allow" in effects and "Deny" not in effects
 
 
-def _is_text(content_type: str | None) -> bool:
-    ct = (content_type or "").lower()
-    return ct.startswith("text/") or "json" in ct or "xml" in ct or "x-www-form-urlencoded" in ct
+def _iam_match(pattern: str, value: str) -> bool:
+    return _iam_pattern(pattern).fullmatch(value) is not None
+
+
+@lru_cache(maxsize=1024)
+def _iam_pattern(pattern: str) -> re.Pattern[str]:
+    """An IAM wildcard (`*` any run of characters, `?` one) as a regex; actions are case-insensitive."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(regex, flags=re.IGNORECASE if pattern.startswith("execute-api") else 0)
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _stringify(value: Any) -> str:
+    """API Gateway passes every authorizer context value to the integration as a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@lru_cache(maxsize=1024)
+def _resource_id(path: str) -> str:
+    return uuid.uuid5(uuid.NAMESPACE_URL, path).hex[:6]
