@@ -11,7 +11,7 @@ import base64
 from collections.abc import Collection
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -25,6 +25,7 @@ from hrms.request_context import request_id
 from hrms.tenancy import Actor, Tenant, actor_from_authorizer
 
 IDEMPOTENCY_HEADER = "idempotency-key"
+_CORS = CORSConfig(allow_origin="*", allow_headers=["Authorization", "Content-Type", "Idempotency-Key"], max_age=600)
 
 
 class Api(APIGatewayRestResolver):
@@ -38,7 +39,8 @@ class Api(APIGatewayRestResolver):
         public: bool = False,
         allow_temporary_password: bool = False,
     ) -> None:
-        super().__init__(enable_validation=True)
+        # API Gateway answers the preflight (template Cors); the function adds the CORS headers to responses.
+        super().__init__(enable_validation=True, cors=_CORS)
         if public == bool(roles or permission):
             raise ValueError("an api is either public, or names roles and/or a permission")
         self.roles = frozenset(roles) if roles else None
