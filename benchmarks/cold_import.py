@@ -1,0 +1,276 @@
+"""Cold-start imports: each function's module vs importing every runtime dependency at once.
+
+Each measurement runs in a fresh interpreter (a subprocess) that looks like a Lambda container:
+the function's code directory then the shared layer on sys.path, LAMBDA_TASK_ROOT and the other
+variables Lambda sets, and X-Ray tracing active as template.yaml deploys it (`Tracing: Active`;
+`--tracing-disabled` measures with POWERTOOLS_TRACE_DISABLED=true instead). Only the import of
+the handler module is timed, as the Lambda init phase pays it. Rounds are interleaved (baseline,
+then every function, --repeat times) after one unmeasured round that warms the OS file cache
+and the bytecode caches, so background load hits every figure alike; figures are medians of
+CPU time (robust on a shared machine), with wall time shown too.
+
+    .venv/bin/python benchmarks/cold_import.py [--repeat 5] [--top 6] [--tracing-disabled]
+
+Goals (DESIGN.md section 8): each function imports in <= 0.5x the time of all dependencies, and
+no function imports pymongo or boto3 at cold start (Postgres-only functions never need them;
+Health imports them lazily when it runs its checks). Prints a table, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYER = ROOT / "layers" / "shared"
+sys.path.insert(0, str(LAYER))
+
+GOAL_RATIO = 0.5
+TIMEOUT_S = 120  # per subprocess
+FORBIDDEN = ("pymongo", "boto3")  # must not be imported at cold start
+WATCHED = ("botocore", "redis", "jwt", "argon2", "psycopg", "pydantic_settings", "aws_xray_sdk", "requests", "httpx")
+
+# Every runtime dependency of the shared layer (pyproject.toml), imported the way the code uses them.
+ALL_DEPENDENCIES = """
+import boto3
+import pymongo
+import redis
+import psycopg
+import psycopg_pool
+import pydantic
+from pydantic import BaseModel
+import pydantic_settings
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+import jwt
+import argon2
+import cryptography
+from cryptography.hazmat.primitives import hashes
+"""
+
+# Runs in the fresh interpreter: argv = [module file or "-", code dir, layer, dependencies]; prints one JSON line.
+PROBE = """
+import importlib.util, json, sys, time
+target, code_dir, layer, deps = sys.argv[1:5]
+sys.path[:0] = [p for p in (code_dir, layer) if p]
+before = set(sys.modules)
+wall, cpu = time.perf_counter(), time.process_time()
+if target == "-":
+    exec(compile(deps, "<dependencies>", "exec"), {})
+else:
+    spec = importlib.util.spec_from_file_location("hrms_function", target)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["hrms_function"] = module
+    spec.loader.exec_module(module)
+wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+loaded = set(sys.modules) - before
+top_level = sorted({name.split(".")[0] for name in loaded})
+print(json.dumps({"wall": wall, "cpu": cpu, "modules": len(loaded), "top_level": top_level}))
+"""
+
+
+def lambda_env(function_name: str, code_dir: str, tracing: bool, tmp: str) -> dict[str, str]:
+    """What Lambda sets in a python3.12 container, plus the template's variables (dummy values)."""
+    env = {key: value for key, value in os.environ.items() if key in ("PATH", "LANG", "LC_ALL")}
+    env.update(
+        {
+            "HOME": tmp,
+            "TMPDIR": tmp,
+            "LAMBDA_TASK_ROOT": code_dir or tmp,
+            "LAMBDA_RUNTIME_DIR": tmp,
+            "AWS_LAMBDA_FUNCTION_NAME": function_name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+            "_HANDLER": "app.handler",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",  # nothing is sent at import; loopback anyway
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            "STAGE": "dev",
+            "DATABASE_URL": "postgresql:///x",
+            "MONGODB_URI": "mongodb://127.0.0.1:1/",
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            "JWT_SECRET_ID": "hrms/jwt-secret",
+            "POWERTOOLS_SERVICE_NAME": "hrms",
+            "POWERTOOLS_METRICS_NAMESPACE": "HRMS",
+        }
+    )
+    if not tracing:
+        env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    return env
+
+
+class Prober:
+    def __init__(self, tracing: bool, tmp: str) -> None:
+        self.tracing = tracing
+        self.tmp = tmp
+
+    def run(self, name: str, target: str, code_dir: str, extra_args: list[str] | None = None) -> dict[str, Any]:
+        cmd = [sys.executable, *(extra_args or []), "-c", PROBE, target, code_dir, str(LAYER), ALL_DEPENDENCIES]
+        done = subprocess.run(  # noqa: S603 - our own interpreter and probe
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            env=lambda_env(name, code_dir, self.tracing, self.tmp),
+            cwd=self.tmp,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"import of {target} failed:\n{done.stderr.strip()[-2000:]}")
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        result["stderr"] = done.stderr
+        return result
+
+    def heaviest(self, name: str, target: str, code_dir: str, top: int) -> list[tuple[str, float]]:
+        """The `top` third-party packages by own import time (-X importtime, summed over their modules),
+        each with the hrms module that first pulled it in."""
+        stderr = self.run(name, target, code_dir, ["-X", "importtime"])["stderr"]
+        rows = []
+        for line in stderr.splitlines():
+            if not line.startswith("import time:") or line.count("|") != 2:
+                continue
+            own, _cumulative, module = line[len("import time:") :].split("|")
+            if not own.strip().isdigit():
+                continue
+            depth = (len(module) - len(module.lstrip()) - 1) // 2
+            rows.append((int(own) / 1000, depth, module.strip()))
+        own_ms: dict[str, float] = {}
+        via: dict[str, str] = {}
+        for i, (own, depth, module) in enumerate(rows):
+            package = module.split(".")[0]
+            own_ms[package] = own_ms.get(package, 0) + own
+            if package not in via:
+                # -X importtime lists a module after what it imported: ancestors are the next shallower rows.
+                ancestor, level = "<function>", depth
+                for _, d, m in rows[i + 1 :]:
+                    if d < level:
+                        level = d
+                        if m.startswith("hrms"):
+                            ancestor = m
+                            break
+                via[package] = ancestor
+        ranked = sorted((kv for kv in own_ms.items() if not kv[0].startswith("hrms")), key=lambda kv: -kv[1])
+        hrms_own = sum(ms for package, ms in own_ms.items() if package.startswith("hrms"))
+        return [(f"{package} (via {via[package]})", ms) for package, ms in ranked[:top]] + [("hrms itself", hrms_own)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="measured rounds (median taken)")
+    parser.add_argument("--top", type=int, default=6, help="heaviest imports listed for a function over the goal")
+    parser.add_argument("--tracing-disabled", action="store_true", help="POWERTOOLS_TRACE_DISABLED=true")
+    parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
+    parser.add_argument("--only", nargs="*", help="logical ids to measure (default: every function)")
+    parser.add_argument("--budget-s", type=float, default=900, help="start no new round after this many seconds")
+    args = parser.parse_args(argv)
+
+    from hrms.local.template import Template
+
+    started = time.monotonic()
+    functions = {
+        k: v for k, v in sorted(Template.load(args.template).functions.items()) if not args.only or k in args.only
+    }
+    targets = {"<all dependencies>": ("-", "")} | {
+        logical_id: (str(spec.module_file), str(spec.code_dir)) for logical_id, spec in functions.items()
+    }
+    samples: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
+    with tempfile.TemporaryDirectory(prefix="hrms-cold-") as tmp:
+        prober = Prober(tracing=not args.tracing_disabled, tmp=tmp)
+        rounds = 0
+        for round_no in range(args.repeat + 1):  # round 0 warms caches and is not kept
+            if round_no > 1 and time.monotonic() - started > args.budget_s:
+                print(f"time budget reached after {round_no - 1} measured rounds")
+                break
+            rounds = round_no
+            print(f"round {round_no}/{args.repeat} ({len(targets)} imports) ...", flush=True)
+            for name, (target, code_dir) in targets.items():
+                result = prober.run(name, target, code_dir)
+                if round_no:
+                    samples[name].append(result)
+
+        def med(name: str, key: str) -> float:
+            return round(statistics.median(s[key] for s in samples[name]) * 1000, 1)
+
+        base_cpu, base_wall = med("<all dependencies>", "cpu"), med("<all dependencies>", "wall")
+        rows = []
+        for name in functions:
+            cpu, wall = med(name, "cpu"), med(name, "wall")
+            last = samples[name][-1]
+            row: dict[str, Any] = {
+                "function": name,
+                "module": str(functions[name].module_file.relative_to(ROOT)),
+                "cpu_ms": cpu,
+                "wall_ms": wall,
+                "cpu_runs_ms": [round(s["cpu"] * 1000, 1) for s in samples[name]],
+                "modules": last["modules"],
+                "ratio": round(cpu / base_cpu, 3),
+                "wall_ratio": round(wall / base_wall, 3),
+                "ratio_ok": cpu / base_cpu <= GOAL_RATIO,
+                "forbidden_loaded": [m for m in FORBIDDEN if m in last["top_level"]],
+                "watched_loaded": [m for m in WATCHED if m in last["top_level"]],
+            }
+            if not row["ratio_ok"] or row["forbidden_loaded"]:
+                target, code_dir = targets[name]
+                row["heaviest"] = prober.heaviest(name, target, code_dir, args.top)
+            rows.append(row)
+
+    mode = "tracing disabled" if args.tracing_disabled else "X-Ray tracing active (as deployed)"
+    name_w = max(len(r["function"]) for r in rows)
+    print()
+    print(f"Lambda-like environment, {mode}; medians of {rounds} interleaved rounds")
+    print(
+        f"all dependencies at once: {base_cpu} ms CPU, {base_wall} ms wall"
+        f" ({samples['<all dependencies>'][-1]['modules']} modules)"
+    )
+    print(
+        f"{'function':<{name_w}}  {'cpu ms':>7}  {'wall ms':>7}  {'ratio':>5}  {'<=0.5x':<6}  {'modules':>7}"
+        "  pymongo/boto3          also loaded"
+    )
+    for r in rows:
+        bad = ",".join(r["forbidden_loaded"]) + " (VIOLATION)" if r["forbidden_loaded"] else "no"
+        print(
+            f"{r['function']:<{name_w}}  {r['cpu_ms']:>7}  {r['wall_ms']:>7}  {r['ratio']:>5}"
+            f"  {'ok' if r['ratio_ok'] else 'MISSED':<6}  {r['modules']:>7}  {bad:<21}  {','.join(r['watched_loaded'])}"
+        )
+    heavy = [r for r in rows if "heaviest" in r]
+    if heavy:
+        print("\nheaviest imports (own ms under -X importtime, summed per package; the hrms module that pulled it in):")
+        for r in heavy:
+            print(f"  {r['function']}: " + "; ".join(f"{name} {ms:.0f}" for name, ms in r["heaviest"]))
+    missed = [r["function"] for r in rows if not r["ratio_ok"]]
+    violations = [r["function"] for r in rows if r["forbidden_loaded"]]
+    print()
+    print(f"ratio goal (<= {GOAL_RATIO}x): " + ("met by all" if not missed else f"MISSED by {len(missed)}/{len(rows)}"))
+    print("pymongo/boto3 at import: " + ("none" if not violations else f"VIOLATION in {len(violations)}/{len(rows)}"))
+    print()
+    for r in rows:
+        r["heaviest"] = [[name, round(ms, 1)] for name, ms in r.get("heaviest", [])]
+    summary = {
+        "benchmark": "cold_import",
+        "tracing": not args.tracing_disabled,
+        "rounds": rounds,
+        "python": sys.version.split()[0],
+        "baseline_cpu_ms": base_cpu,
+        "baseline_wall_ms": base_wall,
+        "functions": rows,
+        "ratio_goal": GOAL_RATIO,
+        "ratio_missed": missed,
+        "forbidden_violations": violations,
+        "total_s": round(time.monotonic() - started, 1),
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
