@@ -1,0 +1,20 @@
+"""BackupFunction (EventBridge, daily): a full backup, then every active tenant's schema.
+
+Fails the invocation if any backup failed (the CloudWatch alarm watches Errors); every other
+backup of the run is still taken. Stops starting new ones shortly before the Lambda deadline.
+"""
+
+import time
+from typing import Any
+
+from hrms.backup import scheduled
+from hrms.observability import logger
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000
+    report = scheduled.run_daily(deadline=deadline)
+    if report.failures:
+        raise RuntimeError(f"{len(report.failures)} backup(s) failed: {', '.join(sorted(report.failures))}")
+    return report.model_dump(mode="json", by_alias=True)

@@ -1,0 +1,30 @@
+"""GET /admin/backups: backups in S3, newest first, by kind, tenant and date (platform admin)."""
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from hrms.backup import service
+from hrms.backup.keys import Kind
+from hrms.backup.models import BackupInfo
+from hrms.http import Response, api, ok
+from hrms.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from hrms.tenancy import PLATFORM_ADMIN
+
+app = api(roles={PLATFORM_ADMIN})
+
+
+@app.get("/admin/backups")
+def list_backups(
+    kind: Annotated[Kind | None, Query()] = None,
+    tenant_id: Annotated[UUID | None, Query(alias="tenantId")] = None,
+    since: Annotated[datetime | None, Query(description="Taken at or after (ISO 8601; UTC if no offset)")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+) -> Response[Page[BackupInfo]]:
+    return ok(service.list_backups(kind, tenant_id, since, limit, cursor))
+
+
+handler = app.handler

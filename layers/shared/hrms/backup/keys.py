@@ -1,0 +1,98 @@
+"""Object keys of backups: the key alone says what a backup is and when it was taken.
+
+- full:   `backups/YYYY/M/backup_full_<ts>.sql.gz`                 (month not zero-padded)
+- schema: `backups/schemas/<schema>/backup_schema_<ts>.sql.gz`
+
+`<ts>` is the UTC ISO 8601 time with `-` for `:` and milliseconds, e.g. `2025-01-15T10-30-00.123Z`,
+so keys sort chronologically within a schema's folder and contain no characters that need escaping.
+Uploads in progress live under `backups/incoming/` and never match these patterns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from hrms.errors import Invalid
+from hrms.tenancy import checked_schema_name
+
+Kind = Literal["full", "schema"]
+PREFIX = "backups/"
+SCHEMAS_PREFIX = "backups/schemas/"
+INCOMING_PREFIX = "backups/incoming/"
+SUFFIX = ".sql.gz"
+
+_TS = r"(?P<ts>\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z)"
+_FULL = re.compile(rf"^backups/(?P<year>\d{{4}})/(?P<month>[1-9]|1[0-2])/backup_full_{_TS}\.sql\.gz$")
+_SCHEMA = re.compile(
+    rf"^backups/schemas/(?P<schema>tenant_[a-z0-9_]{{1,40}}_[0-9a-f]{{8}})/backup_schema_{_TS}\.sql\.gz$"
+)
+
+
+@dataclass(frozen=True)
+class BackupKey:
+    key: str
+    kind: Kind
+    schema_name: str | None
+    created_at: datetime
+
+    @property
+    def group(self) -> tuple[str, str]:
+        """What retention counts "the newest N" within: the kind and, for schema backups, the schema."""
+        return (self.kind, self.schema_name or "")
+
+
+def at_millis(moment: datetime) -> datetime:
+    """`moment` in UTC at the millisecond precision of keys (so a key and its created_at agree)."""
+    utc = moment.astimezone(UTC)
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+
+
+def stamp(moment: datetime) -> str:
+    """`2025-01-15T10-30-00.123Z` for a moment (converted to UTC)."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H-%M-%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def full_key(moment: datetime) -> str:
+    utc = moment.astimezone(UTC)
+    return f"{PREFIX}{utc.year}/{utc.month}/backup_full_{stamp(utc)}{SUFFIX}"
+
+
+def schema_key(schema_name: str, moment: datetime) -> str:
+    return f"{SCHEMAS_PREFIX}{checked_schema_name(schema_name)}/backup_schema_{stamp(moment)}{SUFFIX}"
+
+
+def schema_prefix(schema_name: str) -> str:
+    return f"{SCHEMAS_PREFIX}{checked_schema_name(schema_name)}/"
+
+
+def parse(key: str) -> BackupKey | None:
+    """What a key names, or None if it is not a backup key (incoming uploads, foreign objects)."""
+    found = _FULL.fullmatch(key)
+    kind: Kind = "full"
+    if found is None:
+        found = _SCHEMA.fullmatch(key)
+        kind = "schema"
+    if found is None:
+        return None
+    try:
+        created = datetime.strptime(found["ts"], "%Y-%m-%dT%H-%M-%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    if kind == "full" and (int(found["year"]), int(found["month"])) != (created.year, created.month):
+        return None
+    return BackupKey(key, kind, found["schema"] if kind == "schema" else None, created)
+
+
+def parse_or_invalid(key: str) -> BackupKey:
+    """The parsed key of a request; 422 if it does not name a backup."""
+    parsed = parse(key)
+    if parsed is None:
+        raise Invalid(
+            "Not a backup key.",
+            errors=[{"field": "key", "type": "backup_key", "message": "expected a key listed by GET /admin/backups"}],
+        )
+    return parsed

@@ -1,0 +1,79 @@
+"""What the backup API functions and `hrms backup` call: tenants named by id (API) or slug (CLI)
+are resolved to their schema here; the work is done by dump / catalog / validate / restore / cleanup."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from psycopg import sql
+
+from hrms.backup import catalog, cleanup, dump, keys, pgtools, restore, validate
+from hrms.backup.common import Clock, Progress, no_progress, utc_now
+from hrms.backup.models import BackupInfo, CleanupReport, RestoreResult, Validation
+from hrms.errors import NotFound
+from hrms.pagination import DEFAULT_LIMIT, Page
+
+
+def tenant_schema(tenant: UUID | str, target: str | None = None) -> str:
+    """The schema of a tenant given by id or slug, in the live registry or a target's; 404 if unknown."""
+    value: UUID | str = tenant
+    column = "id"
+    if not isinstance(tenant, UUID):
+        try:
+            value = UUID(tenant)
+        except ValueError:
+            column = "slug"
+    query = sql.SQL("SELECT schema_name FROM public.tenants WHERE {} = %s AND status <> 'deleted'")
+    with pgtools.target(target).connect() as conn:
+        row = conn.execute(query.format(sql.Identifier(column)), (value,)).fetchone()
+    if row is None:
+        raise NotFound("No such tenant.")
+    return str(row["schema_name"])
+
+
+def create_backup(kind: keys.Kind, tenant: UUID | str | None = None, *, progress: Progress = no_progress) -> BackupInfo:
+    if kind == "full":
+        return dump.backup_full(progress=progress)
+    if tenant is None:
+        raise NotFound("No such tenant.")
+    return dump.backup_schema(tenant_schema(tenant), progress=progress)
+
+
+def list_backups(
+    kind: keys.Kind | None = None,
+    tenant: UUID | str | None = None,
+    since: datetime | None = None,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[BackupInfo]:
+    schema = tenant_schema(tenant) if tenant is not None else None
+    return catalog.list_backups(kind, schema, _utc(since), limit, cursor)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """`moment` in UTC (naive means UTC); None for a moment before any backup could exist."""
+    if moment is None:
+        return None
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset
+        return None if moment.year < 2000 else datetime.max.replace(tzinfo=UTC)
+
+
+def validate_backup(key: str, *, trial_restore: bool = False, progress: Progress = no_progress) -> Validation:
+    return validate.validate_backup(key, trial_restore=trial_restore, progress=progress)
+
+
+def restore_backup(
+    key: str, tenant: UUID | str | None = None, target: str | None = None, *, progress: Progress = no_progress
+) -> RestoreResult:
+    keys.parse_or_invalid(key)
+    schema = tenant_schema(tenant, target) if tenant is not None else None
+    return restore.restore_backup(key, tenant_schema=schema, target=target, progress=progress)
+
+
+def cleanup_backups(
+    retention_days: int | None = None, keep_last: int | None = None, *, dry_run: bool = False, clock: Clock = utc_now
+) -> CleanupReport:
+    return cleanup.cleanup(retention_days=retention_days, keep_last=keep_last, dry_run=dry_run, clock=clock)

@@ -1,0 +1,183 @@
+"""`hrms backup ...`: full and schema backups to S3, list, validate, cleanup and restore."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Literal
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from hrms.backup.common import Progress as BackupProgress
+from hrms.backup.models import BackupInfo
+from hrms.cli.context import console, print_json, use_local_stack
+
+app = typer.Typer(help="Backups of the database and of tenant schemas to S3, and restores.", no_args_is_help=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+TenantOpt = Annotated[str, typer.Option("--tenant", help="Tenant slug (or id).")]
+KeyOpt = Annotated[str, typer.Option("--key", help="Backup key, as `hrms backup list` shows it.")]
+
+
+@contextmanager
+def _progress(enabled: bool = True) -> Iterator[BackupProgress]:
+    """A rich progress bar per phase (dump, validate, restore ...) showing bytes and speed."""
+    columns = (
+        TextColumn("{task.description:>14}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True, disable=not enabled) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def report(phase: str, done: int, total: int | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield report
+
+
+def _print_backup(info: BackupInfo, as_json: bool) -> None:
+    if as_json:
+        print_json(info)
+        return
+    console.print(f"[green]✓[/green] {info.key}\n  {info.size_bytes:,} bytes, sha256 {info.sha256}")
+
+
+@app.command()
+def full(as_json: JsonFlag = False) -> None:
+    """Back up the whole database (pg_dump, gzip-streamed to S3)."""
+    use_local_stack()
+    from hrms.backup import service
+
+    with _progress(not as_json) as progress:
+        info = service.create_backup("full", progress=progress)
+    _print_backup(info, as_json)
+
+
+@app.command()
+def schema(tenant: TenantOpt, as_json: JsonFlag = False) -> None:
+    """Back up one tenant's schema."""
+    use_local_stack()
+    from hrms.backup import service
+
+    with _progress(not as_json) as progress:
+        info = service.create_backup("schema", tenant, progress=progress)
+    _print_backup(info, as_json)
+
+
+@app.command("list")
+def list_(
+    kind: Annotated[Literal["full", "schema"] | None, typer.Option(help="full or schema")] = None,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant's schema backups.")] = None,
+    since: Annotated[datetime | None, typer.Option(help="Only backups taken at or after (UTC).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List backups, newest first."""
+    use_local_stack()
+    from hrms.backup import service
+    from hrms.pagination import MAX_LIMIT
+
+    items, cursor = [], None
+    while True:
+        page = service.list_backups(kind, tenant, since, MAX_LIMIT, cursor)
+        items += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    if as_json:
+        print_json([item.model_dump(mode="json", by_alias=True) for item in items])
+        return
+    table = Table("created (UTC)", "size")
+    table.add_column("key (says kind and schema)", overflow="fold")
+    for item in items:
+        table.add_row(f"{item.created_at:%Y-%m-%d %H:%M:%S}", f"{item.size_bytes:,}", item.key)
+    console.print(table)
+
+
+@app.command()
+def validate(
+    key: KeyOpt,
+    trial_restore: Annotated[bool, typer.Option(help="Also restore into a scratch database, then drop it.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check a backup: metadata, size, sha256, gzip integrity and dump trailer (exit 1 if invalid)."""
+    use_local_stack()
+    from hrms.backup import service
+
+    with _progress(not as_json) as progress:
+        result = service.validate_backup(key, trial_restore=trial_restore, progress=progress)
+    if as_json:
+        print_json(result)
+    else:
+        for name, passed in result.checks.items():
+            mark = "[dim]-[/dim]" if passed is None else "[green]✓[/green]" if passed else "[red]✗[/red]"
+            console.print(f"{mark} {name}")
+        for problem in result.problems:
+            console.print(f"  [red]{problem}[/red]")
+        console.print("[green]valid[/green]" if result.valid else "[red]invalid[/red]")
+    if not result.valid:
+        raise typer.Exit(1)
+
+
+@app.command()
+def cleanup(
+    retention_days: Annotated[int | None, typer.Option(help="Delete backups older than this (default 30).")] = None,
+    keep_last: Annotated[int | None, typer.Option(help="Always keep the newest N per kind and schema.")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Only show what would be deleted.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Delete expired backups (retention days), always keeping the newest N of each kind and schema."""
+    use_local_stack()
+    from hrms.backup import service
+
+    report = service.cleanup_backups(retention_days, keep_last, dry_run=dry_run)
+    if as_json:
+        print_json(report)
+        return
+    verb = "would delete" if report.dry_run else "deleted"
+    for key in report.expired:
+        console.print(f"  {verb} {key}")
+    console.print(
+        f"{verb} {len(report.expired)}, kept {report.kept} "
+        f"(retention {report.retention_days} days, newest {report.keep_last} always kept)"
+    )
+
+
+@app.command()
+def restore(
+    key: KeyOpt,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="The tenant (slug) a schema backup is for.")] = None,
+    target: Annotated[str | None, typer.Option(help="Restore into this RESTORE_TARGETS database.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Restore a backup (validated first; a safety backup of what it replaces in the live database)."""
+    use_local_stack()
+    from hrms.backup import service
+
+    where = f"target '{target}'" if target else "the LIVE database"
+    if not yes and not typer.confirm(f"Replace data in {where} with {key}?"):
+        raise typer.Exit(1)
+    with _progress(not as_json) as progress:
+        result = service.restore_backup(key, tenant, target, progress=progress)
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"[green]✓[/green] restored {key} into {result.target} in {result.duration_ms / 1000:.1f} s")
+    if result.safety_backup_key:
+        console.print(f"  safety backup: {result.safety_backup_key}")
+    console.print(f"  schemas: {len(result.restored_schemas)}, rows: {sum(result.row_counts.values()):,}")
