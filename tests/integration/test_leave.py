@@ -333,3 +333,13 @@ def test_the_cli_rolls_one_tenant_over(world, team):
     assert again["allocated"] == 0
     unknown = CliRunner().invoke(app, ["leave", "rollover", "--year", "2025", "--tenant", "nobody-here"])
     assert unknown.exit_code != 0
+
+
+def test_the_versioned_settings_in_mongodb_override_the_weekend(world, team):
+    from hrms.settings import service as settings_service
+    from hrms.settings.models import SettingsUpdate
+
+    settings_service.update_settings(
+        world.tenant, world.admin, SettingsUpdate(settings={"weekendDays": [5, 6]}, expected_version=0)
+    )
+    assert world.request(team["employee_user"], "2024-02-11", "2024-02-11").days == 1  # Sunday is now a workday

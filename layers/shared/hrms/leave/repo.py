@@ -46,12 +46,15 @@ class Filters:
 
 
 def calendar(tx: TenantTx) -> OrgCalendar:
+    """The tenant's working calendar: the versioned settings (MongoDB) over `organization_settings`."""
+    from hrms.settings.service import effective_settings  # lazy: only leave operations need MongoDB
+
     rows = tx.execute(
         sql.SQL("SELECT key, value FROM {} WHERE key IN ('weekendDays', 'leaveYearStartMonth', 'timezone')").format(
             tx.t("organization_settings")
         )
     ).fetchall()
-    values = {row["key"]: row["value"] for row in rows}
+    values = effective_settings(tx.tenant, {row["key"]: row["value"] for row in rows})
     weekend = values.get("weekendDays")
     if not isinstance(weekend, list) or not all(isinstance(d, int) and 1 <= d <= 7 for d in weekend):
         weekend = [6, 7]
