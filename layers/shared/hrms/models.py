@@ -21,18 +21,25 @@ class InputModel(ApiModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_nul_characters(cls, value: Any) -> Any:
-        """PostgreSQL text cannot hold U+0000: refuse it here (422) instead of failing in the database (500)."""
-        if _contains_nul(value):
-            raise ValueError("must not contain NUL (U+0000) characters")
+    def _storable_text(cls, value: Any) -> Any:
+        """PostgreSQL text holds no U+0000 and only valid UTF-8 (a JSON `\\ud800` escape is a lone
+        surrogate): refuse such text here (422) instead of failing in the database (500)."""
+        _check_storable(value)
         return value
 
 
-def _contains_nul(value: Any) -> bool:
+def _check_storable(value: Any) -> None:
     if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple | set | frozenset):
-        return any(_contains_nul(item) for item in value)
-    return False
+        if "\x00" in value:
+            raise ValueError("must not contain NUL (U+0000) characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError("must be valid Unicode text") from exc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable(key)
+            _check_storable(item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _check_storable(item)

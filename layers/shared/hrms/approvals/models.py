@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from hrms.models import ApiModel, InputModel
 
@@ -17,17 +17,7 @@ TaskStatus = Literal["pending", "approved", "rejected", "cancelled"]
 Outcome = Literal["approved", "rejected"]
 
 
-def _storable(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError("must be valid Unicode text") from exc
-    return value
-
-
-Comment = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_storable)]
+Comment = Annotated[str, StringConstraints(max_length=1000)]
 
 
 class WorkflowStep(InputModel):

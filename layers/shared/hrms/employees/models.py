@@ -13,21 +13,14 @@ from hrms.models import ApiModel, InputModel
 from hrms.tenants.models import Email
 
 
-def _storable(value: str) -> str:
-    """PostgreSQL text cannot hold U+0000 (pydantic already refuses lone surrogates)."""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
 def _not_null(value: Any) -> Any:
     if value is None:
         raise ValueError("may be omitted but not null")
     return value
 
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_storable)]
-EmployeeEmail = Annotated[Email, AfterValidator(_storable)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+EmployeeEmail = Email
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()-]{5,19}$")]
 Pan = Annotated[str, StringConstraints(max_length=20), AfterValidator(normalise_pan)]
 Aadhaar = Annotated[str, StringConstraints(max_length=20), AfterValidator(normalise_aadhaar)]

@@ -7,23 +7,12 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
 from hrms.leave.working_days import HalfDay
 from hrms.models import ApiModel, InputModel
 
 LeaveStatus = Literal["pending", "approved", "rejected", "cancelled"]
-
-
-def _storable(value: str) -> str:
-    """PostgreSQL text holds no NUL and only valid UTF-8."""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError("must be valid Unicode text") from exc
-    return value
 
 
 def _not_null(value: Any) -> Any:
@@ -33,8 +22,8 @@ def _not_null(value: Any) -> Any:
 
 
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_storable)]
-Reason = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_storable)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Reason = Annotated[str, StringConstraints(max_length=1000)]
 # Whole or half days, within what numeric(5,1) holds and a year can use.
 Days = Annotated[Decimal, Field(ge=0, le=366, multiple_of=Decimal("0.5"))]
 # A date PostgreSQL and every client can hold, far from date.min/max arithmetic.

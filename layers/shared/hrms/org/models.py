@@ -6,24 +6,12 @@ import datetime as dt
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
 from hrms.models import ApiModel, InputModel
 
-
-def _storable(value: str) -> str:
-    """PostgreSQL text holds no NUL and only valid UTF-8 (a JSON `\\ud800` escape is a lone surrogate)."""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError("must be valid Unicode text") from exc
-    return value
-
-
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_storable)]
-Description = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_storable)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=1000)]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")]
 Level = Annotated[int, Field(ge=0, le=100)]
 # A date Postgres and every client can hold; also keeps year arithmetic away from date.max.
