@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +83,7 @@ def run_dev(
         if seed_demo:
             console.print(f"Demo tenant: slug {DEMO_SLUG}, admin {DEMO_ADMIN_EMAIL} / {DEMO.admin_password}")
         console.print(f"Press Ctrl-C to stop every server. Started {datetime.now(UTC):%H:%M:%S} UTC.")
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `kill` stops the servers like Ctrl-C does
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -108,3 +110,7 @@ def _log_to_console() -> None:
         log.addHandler(RichHandler(console=console, show_path=False, markup=False))
         log.setLevel(logging.INFO)
         log.propagate = False
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
