@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from hrms.cli import backup, leave, tenant
+from hrms.cli import backup, cache, leave, tenant
 from hrms.cli.context import DEFAULT_DATA_DIR, console, print_json, use_local_stack
 from hrms.errors import DomainError
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="HRMS Serverless: local runtime and operations.", no_args_is_help=True)
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(backup.app, name="backup")
+app.add_typer(cache.app, name="cache")
 app.add_typer(leave.app, name="leave")
 migrate_app = typer.Typer(help="Public and per-tenant schema migrations.", no_args_is_help=True)
 app.add_typer(migrate_app, name="migrate")

@@ -117,8 +117,8 @@ def tenant_timezone(tx: TenantTx) -> str | None:
 
 
 def active_tenants() -> list[Row]:
-    """Every active tenant of the registry (id, schema name), for the scheduled cache warm-up."""
+    """Every active tenant of the registry (id, slug, schema name), for the cache warm-up."""
     with transaction() as conn:
         return conn.execute(
-            "SELECT id, schema_name FROM public.tenants WHERE status = 'active' ORDER BY schema_name"
+            "SELECT id, slug, schema_name FROM public.tenants WHERE status = 'active' ORDER BY schema_name"
         ).fetchall()

@@ -317,10 +317,10 @@ def get_hierarchy(tenant: Tenant, actor: Actor) -> OrgHierarchy:
 # ---------------------------------------------------------------- scheduled warm-up
 
 
-def preload_org_caches() -> dict[str, int]:
-    """Recompute org:{t}:departments|designations|hierarchy for every active tenant; a failing tenant is
-    logged and skipped."""
-    tenants = repo.active_tenants()
+def preload_org_caches(slug: str | None = None) -> dict[str, int]:
+    """Recompute org:{t}:departments|designations|hierarchy for every active tenant (or the one with
+    `slug`); a failing tenant is logged and skipped."""
+    tenants = [row for row in repo.active_tenants() if slug is None or row["slug"] == slug]
     warmed = 0
     for row in tenants:
         try:
