@@ -25,24 +25,6 @@ TWO_STEPS = WorkflowIn.model_validate(
 )
 
 
-@pytest.fixture
-def world(tenant: Any) -> World:
-    return World.create(tenant)
-
-
-@pytest.fixture
-def team(world: World) -> dict[str, Any]:
-    manager = world.hire()
-    employee = world.hire(manager_id=manager)
-    return {
-        "manager": manager,
-        "employee": employee,
-        "manager_user": world.user(manager, "manager"),
-        "employee_user": world.user(employee, "employee"),
-        "hr": world.user(None, "hr_manager"),
-    }
-
-
 def _decide(world: World, actor: Any, approval_id: Any, decision: DecisionIn = APPROVE) -> Any:
     return service.decide_approval(world.tenant, actor, approval_id, decision)
 

@@ -18,24 +18,6 @@ from tests.integration.leave_world import World, d
 APPROVE = DecisionIn(decision="approve")
 
 
-@pytest.fixture
-def world(tenant: Any) -> World:
-    return World.create(tenant)
-
-
-@pytest.fixture
-def team(world: World) -> dict[str, Any]:
-    manager = world.hire()
-    employee = world.hire(manager_id=manager)
-    return {
-        "manager": manager,
-        "employee": employee,
-        "manager_user": world.user(manager, "manager"),
-        "employee_user": world.user(employee, "employee"),
-        "hr": world.user(None, "hr_manager"),
-    }
-
-
 def _approve(world: World, team: dict[str, Any], leave_id: Any) -> None:
     service.decide_leave(world.tenant, team["manager_user"], "team", leave_id, APPROVE)
 
