@@ -102,6 +102,8 @@ def pagination(http: Any, token: str, total: int, requests: int) -> dict[str, An
     cursor, seen = None, 0
     while seen < total * 0.95:
         _, page = timed_get(http, "/employees?limit=200" + (f"&cursor={cursor}" if cursor else ""), token)
+        if page["nextCursor"] is None:
+            break  # the last page: measure from the cursor that led to it
         cursor, seen = page["nextCursor"], seen + len(page["items"])
     deep = [timed_get(http, f"/employees?limit=50&cursor={cursor}", token)[0] for _ in range(requests)]
     return {
@@ -125,7 +127,7 @@ def main() -> int:
     from hrms.db.postgres import transaction
     from hrms.migrations import runner
 
-    with embedded_stack():
+    with embedded_stack("hrms-bench-org-"):
         runner.up()
         tenant, token = seed(args.departments, args.employees)
         with serving() as gateway, httpx.Client(base_url=gateway.base_url, timeout=60) as http:
