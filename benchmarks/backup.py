@@ -22,23 +22,21 @@ keeps the objects, lives in this parent process). Prints a table, then one JSON 
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
 import logging
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "layers" / "shared"))
+
+from bench_stack import embedded_stack  # noqa: E402
 
 GOALS = {"backup_time_ratio": 1.3, "peak_memory_ratio": 1.2}
 GZIP_LEVEL = 6  # gzip's default, and BACKUP_GZIP_LEVEL's
@@ -112,27 +110,6 @@ def run_child(op: str, arg: str | None = None) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- parent side
-
-
-@contextmanager
-def embedded_stack() -> Iterator[Any]:
-    """A fresh embedded stack in a temporary directory, removed at the end."""
-    tmp = tempfile.mkdtemp(prefix="hrms-bench-backup-")
-    atexit.register(shutil.rmtree, tmp, True)
-    os.environ["XDG_RUNTIME_DIR"] = str(Path(tmp) / "run")
-    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700)
-    from hrms.local.stack import EmbeddedStack
-
-    stack = EmbeddedStack(Path(tmp) / "hrms", fresh=True)
-    try:
-        os.environ.update(stack.start())
-        yield stack
-    finally:
-        from hrms.db.postgres import close_pool
-
-        close_pool()
-        stack.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def seed(tenants: int, employees: int) -> list[str]:
@@ -284,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     f: dict[str, Any] = {"benchmark": "backup", "tenants": args.tenants, "employees_per_tenant": args.employees}
-    with embedded_stack(), tempfile.TemporaryDirectory(prefix="hrms-bench-pipe-") as scratch:
+    with embedded_stack("hrms-bench-backup-"), tempfile.TemporaryDirectory(prefix="hrms-bench-pipe-") as scratch:
         from hrms.migrations import runner
 
         runner.up()

@@ -23,14 +23,11 @@ Prints a table, then one JSON line with every figure.
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
 import logging
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -40,6 +37,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "layers" / "shared"))
+
+from bench_stack import embedded_stack  # noqa: E402
 
 GOAL_P50_MS = 10.0
 PATH = "/org/hierarchy"
@@ -57,24 +56,6 @@ def ms(seconds: float) -> float:
 
 def summary(samples: list[float]) -> dict[str, float]:
     return {"p50_ms": ms(percentile(samples, 50)), "p95_ms": ms(percentile(samples, 95)), "n": len(samples)}
-
-
-@contextmanager
-def embedded_stack() -> Iterator[None]:
-    tmp = tempfile.mkdtemp(prefix="hrms-bench-gw-")
-    atexit.register(shutil.rmtree, tmp, True)
-    os.environ["XDG_RUNTIME_DIR"] = str(Path(tmp) / "run")
-    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700)
-
-    from hrms.local.stack import EmbeddedStack
-
-    stack = EmbeddedStack(Path(tmp) / "hrms", fresh=True)
-    try:
-        os.environ.update(stack.start())
-        yield
-    finally:
-        stack.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def tenant_admin_token() -> str:
@@ -236,7 +217,7 @@ def main() -> None:
     logging.getLogger("local-runtime").setLevel(logging.WARNING)
 
     figures: dict[str, Any] = {"route": f"GET {PATH} as a tenant admin (authorizer cached, hierarchy cached)"}
-    with embedded_stack():
+    with embedded_stack("hrms-bench-gw-"):
         from hrms.migrations import runner
 
         runner.up()
