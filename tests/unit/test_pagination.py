@@ -69,3 +69,22 @@ def test_cursor_with_flipped_character_is_bad_request_or_another_string_key():
 def test_page_serialises_next_cursor_in_camel_case():
     page = Page[str](items=["a"], next_cursor="abc")
     assert page.model_dump(by_alias=True) == {"items": ["a"], "nextCursor": "abc"}
+
+
+def test_keyset_cursor_parses_each_part_and_refuses_a_wrong_shape():
+    import datetime as dt
+    from uuid import UUID, uuid4
+
+    from hrms.errors import BadRequest
+    from hrms.pagination import decode_keyset, encode_cursor
+
+    row_id = uuid4()
+    cursor = encode_cursor(["2024-02-05", str(row_id)])
+    assert decode_keyset(cursor, dt.date.fromisoformat, UUID) == (dt.date(2024, 2, 5), row_id)
+    assert decode_keyset(None, dt.date.fromisoformat, UUID) is None
+    for bad in (encode_cursor(["2024-02-05"]), encode_cursor(["not-a-date", str(row_id)])):
+        try:
+            decode_keyset(bad, dt.date.fromisoformat, UUID)
+        except BadRequest:
+            continue
+        raise AssertionError(f"{bad} was accepted")

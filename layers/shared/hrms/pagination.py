@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from hrms.errors import BadRequest
@@ -36,3 +37,16 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
     if not isinstance(key, list) or not all(isinstance(part, str) for part in key):
         raise BadRequest("The cursor is not valid.")
     return key
+
+
+def decode_keyset(cursor: str | None, *parsers: Callable[[str], Any]) -> tuple[Any, ...] | None:
+    """The typed keyset position of a cursor, one parser per part; any mismatch is a 400."""
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    if len(key) != len(parsers):
+        raise BadRequest("The cursor is not valid.")
+    try:
+        return tuple(parse(part) for parse, part in zip(parsers, key, strict=True))
+    except ValueError as exc:
+        raise BadRequest("The cursor is not valid.") from exc

@@ -14,8 +14,8 @@ from hrms.approvals.models import Approval, Decision, DecisionIn, TaskStatus, Wo
 from hrms.auth.permissions import scope_of, user_permissions
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees.scope import caller_employee_id, visible
-from hrms.errors import BadRequest, NotFound
-from hrms.pagination import Page, decode_cursor, encode_cursor
+from hrms.errors import NotFound
+from hrms.pagination import Page, decode_keyset, encode_cursor
 from hrms.tenancy import Actor, Tenant
 
 
@@ -34,7 +34,7 @@ def list_approvals(
     Otherwise also the caller's own requests, and every task of an entity type whose read permission
     the caller holds (their reporting line's with a `:team` permission, all of them without a suffix).
     """
-    after = _position(cursor)
+    after = decode_keyset(cursor, dt.datetime.fromisoformat, UUID)
     with tenant_tx(tenant, actor) as tx:
         condition, params = _visibility(tx, actor, mine)
         rows = repo.list_page(
@@ -103,14 +103,3 @@ def _visibility(tx: TenantTx, actor: Actor, mine: bool) -> tuple[sql.Composable,
             params.update(vis.params)
             params[f"et{number}"] = entity_type
     return sql.SQL("({})").format(sql.SQL(" OR ").join(parts)), params
-
-
-def _position(cursor: str | None) -> tuple[dt.datetime, UUID] | None:
-    key = decode_cursor(cursor)
-    if key is None:
-        return None
-    try:
-        created, approval_id = key
-        return dt.datetime.fromisoformat(created), UUID(approval_id)
-    except ValueError as exc:
-        raise BadRequest("The cursor is not valid.") from exc

@@ -35,7 +35,7 @@ from hrms.errors import BadRequest, Conflict, Invalid, NotFound
 from hrms.leave import repo
 from hrms.leave.models import Leave, LeaveRequest, LeaveType, LeaveTypePatch, NewLeaveType
 from hrms.leave.working_days import leave_year, leave_year_bounds, overlaps, working_days
-from hrms.pagination import Page, decode_cursor, encode_cursor
+from hrms.pagination import Page, decode_cursor, decode_keyset, encode_cursor
 from hrms.tenancy import Actor, Tenant
 
 ENTITY = "leave"
@@ -132,7 +132,7 @@ def list_leaves(
     tenant: Tenant, actor: Actor, scope: str, filters: repo.Filters, limit: int, cursor: str | None
 ) -> Page[Leave]:
     """Keyset pages, newest start date first; `from`/`to` select leaves overlapping that range."""
-    after = _position(cursor)
+    after = decode_keyset(cursor, dt.date.fromisoformat, UUID)
     with tenant_tx(tenant, actor) as tx:
         rows = repo.list_page(tx, visible(tx, scope, actor), filters, after, limit + 1)
     page, more = rows[:limit], len(rows) > limit
@@ -281,17 +281,6 @@ def _locked(tx: TenantTx, leave_id: UUID) -> dict[str, Any]:
     if row is None:
         raise NotFound("No such leave.")
     return row
-
-
-def _position(cursor: str | None) -> tuple[dt.date, UUID] | None:
-    key = decode_cursor(cursor)
-    if key is None:
-        return None
-    try:
-        start, leave_id = key
-        return dt.date.fromisoformat(start), UUID(leave_id)
-    except ValueError as exc:
-        raise BadRequest("The cursor is not valid.") from exc
 
 
 def _user_uuid(actor: Actor) -> UUID | None:
