@@ -83,8 +83,5 @@ def test_keyset_cursor_parses_each_part_and_refuses_a_wrong_shape():
     assert decode_keyset(cursor, dt.date.fromisoformat, UUID) == (dt.date(2024, 2, 5), row_id)
     assert decode_keyset(None, dt.date.fromisoformat, UUID) is None
     for bad in (encode_cursor(["2024-02-05"]), encode_cursor(["not-a-date", str(row_id)])):
-        try:
+        with pytest.raises(BadRequest):
             decode_keyset(bad, dt.date.fromisoformat, UUID)
-        except BadRequest:
-            continue
-        raise AssertionError(f"{bad} was accepted")
