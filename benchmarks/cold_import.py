@@ -101,7 +101,6 @@ def lambda_env(function_name: str, code_dir: str, tracing: bool, tmp: str) -> di
             "REDIS_URL": "redis://127.0.0.1:1/0",
             "JWT_SECRET_ID": "hrms/jwt-secret",
             "POWERTOOLS_SERVICE_NAME": "hrms",
-            "POWERTOOLS_METRICS_NAMESPACE": "HRMS",
         }
     )
     if not tracing:

@@ -2,15 +2,22 @@
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from hrms.auth.authorizer import authorize
 from hrms.errors import Unauthorized
-from hrms.observability import logger
+from hrms.observability import container_metrics, instrumented, logger
+
+metrics = container_metrics()
 
 
-@logger.inject_lambda_context
+@instrumented(metrics)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
-        return authorize(event.get("authorizationToken"), event["methodArn"])
+        policy = authorize(event.get("authorizationToken"), event["methodArn"])
     except Unauthorized as exc:
         logger.info("Token refused", extra={"reason": exc.detail})
+        metrics.add_metric(name="TokensRefused", unit=MetricUnit.Count, value=1)
         raise Exception("Unauthorized") from exc
+    metrics.add_metric(name="TokensRefused", unit=MetricUnit.Count, value=0)
+    return policy

@@ -3,90 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 from uuid import uuid4
 
 import httpx
-import pytest
-from psycopg import sql
 
 from hrms.auth import tokens
 from hrms.auth.users import find_user_by_email
-from hrms.db.postgres import transaction
 from tests.conftest import bearer
-
-GUIDE_WEEK = {"startDate": "2024-02-05", "endDate": "2024-02-09", "reason": "Personal time off"}
-
-
-class Org:
-    """A tenant through HTTP: admin token, a manager and their report hired 2024-01-01, tokens per role."""
-
-    def __init__(self, client: httpx.Client, tenant: Any) -> None:
-        self.client, self.tenant = client, tenant
-        admin = find_user_by_email(tenant.slug, tenant.admin_email)
-        self.admin = tokens.issue(str(admin.user_id), "admin", tid=str(tenant.tenant_id))
-        department = self.sql("INSERT INTO {} (name, code) VALUES ('Eng', 'ENG') RETURNING id", "departments")
-        designation = self.sql("INSERT INTO {} (title) VALUES ('Engineer') RETURNING id", "designations")
-        self.refs = {"departmentId": str(department[0]["id"]), "designationId": str(designation[0]["id"])}
-        self.manager = self.hire()
-        self.employee = self.hire(managerId=self.manager)
-        self.manager_token = self.token(self.manager, "manager")
-        self.employee_token = self.token(self.employee, "employee")
-        self.hr_token = self.token(None, "hr_manager")
-        types = self.call("GET", "/leave-types").json()["items"]
-        self.types = {t["code"]: t["leaveTypeId"] for t in types}
-
-    def sql(self, query: str, table: str, params: Any = None) -> list[dict[str, Any]]:
-        with transaction() as conn:
-            cursor = conn.execute(sql.SQL(query).format(sql.Identifier(self.tenant.schema_name, table)), params)
-            return cursor.fetchall() if cursor.description else []
-
-    def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
-        return self.client.request(method, path, headers=bearer(token or self.admin), **kwargs)
-
-    def hire(self, **fields: Any) -> str:
-        body = {
-            "email": f"{uuid4().hex[:10]}@example.com",
-            "firstName": "Asha",
-            "lastName": "Rao",
-            "dateOfJoining": "2024-01-01",
-            **self.refs,
-            **fields,
-        }
-        response = self.call("POST", "/employees", json=body)
-        assert response.status_code == 201, response.text
-        return str(response.json()["employeeId"])
-
-    def token(self, employee_id: str | None, role: str) -> str:
-        row = self.sql(
-            "INSERT INTO {} (email, password_hash, role, employee_id) VALUES (%s, 'x', %s, %s) RETURNING id",
-            "users",
-            (f"{uuid4().hex[:10]}@example.com", role, employee_id),
-        )
-        return tokens.issue(str(row[0]["id"]), role, tid=str(self.tenant.tenant_id))
-
-    def request(self, token: str | None = None, code: str = "annual", **fields: Any) -> httpx.Response:
-        body = {"leaveTypeId": self.types[code], **GUIDE_WEEK, **fields}
-        return self.call("POST", "/leaves", token or self.employee_token, json=body)
-
-    def balance(self, code: str = "annual") -> dict[str, Any]:
-        response = self.call("GET", f"/employees/{self.employee}/leave-balances", params={"year": 2024})
-        assert response.status_code == 200, response.text
-        return next(b for b in response.json() if b["code"] == code)
-
-
-def _usable(tenant: Any, gateway: Any) -> None:
-    with transaction() as conn:
-        users = sql.Identifier(tenant.schema_name, "users")
-        conn.execute(sql.SQL("UPDATE {} SET must_change_password = false").format(users))
-    gateway.auth_cache.clear()
-
-
-@pytest.fixture
-def org(client: httpx.Client, tenant: Any, gateway: Any) -> Iterator[Org]:
-    _usable(tenant, gateway)
-    yield Org(client, tenant)
+from tests.e2e.http_world import usable
 
 
 def _numbers(balance: dict[str, Any]) -> tuple[float, float, float]:
@@ -223,7 +148,7 @@ def test_another_tenants_leave_is_404(org, client, gateway, platform_actor):
     leave = org.request().json()
     slug = f"other-{uuid4().hex[:6]}"
     other = service.create_tenant(NewTenant(name="Other", slug=slug, admin_email=f"a@{slug}.io"), platform_actor)
-    _usable(other, gateway)
+    usable(other, gateway)
     user = find_user_by_email(slug, other.admin_email)
     outsider = tokens.issue(str(user.user_id), "admin", tid=str(other.tenant_id))
     decision = {"decision": "approve"}

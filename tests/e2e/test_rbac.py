@@ -31,8 +31,12 @@ PINNED: dict[tuple[str, str], set[str]] = {
     ("PATCH", "/users/{userId}"): {"admin"},
     ("PUT", "/roles/{role}"): {"admin"},
     ("GET", "/audit-logs"): {"admin", "hr_manager"},
+    ("GET", "/dashboards/executive"): {"admin", "hr_manager"},
     ("GET", "/me"): set(TENANT_ROLES),
     ("POST", "/auth/password"): set(TENANT_ROLES),
+    ("POST", "/payroll/runs"): {"admin", "hr_manager"},
+    ("POST", "/payroll/runs/{payrollRunId}/approve"): {"admin", "hr_manager"},
+    ("GET", "/employees/{employeeId}/salaries"): {"admin", "hr_manager"},
 }
 
 

@@ -50,6 +50,14 @@ class Actor:
     def is_platform_admin(self) -> bool:
         return self.role == PLATFORM_ADMIN
 
+    @property
+    def user_uuid(self) -> UUID | None:
+        """The user id as a UUID; None for callers that are not tenant users (e.g. a system job)."""
+        try:
+            return UUID(self.user_id)
+        except ValueError:
+            return None
+
 
 def actor_from_authorizer(context: dict[str, Any] | None) -> Actor:
     """Build the actor from the API Gateway authorizer context, the only trusted source."""

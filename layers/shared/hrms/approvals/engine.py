@@ -19,13 +19,12 @@ and changes drop the executive and the affected employees' dashboards.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
 from hrms.approvals import registry, repo
 from hrms.approvals.models import Decision, DecisionIn, Outcome
-from hrms.cache import views
+from hrms.dashboards.cache import invalidate_dashboards
 from hrms.db.postgres import TenantTx
 from hrms.employees.scope import caller_employee_id
 from hrms.errors import Conflict, Forbidden, NotFound
@@ -34,7 +33,6 @@ from hrms.tenants import defaults
 
 Row = dict[str, Any]
 FALLBACK_ROLE = "hr_manager"  # decides reporting-manager steps of requesters without a manager
-DASHBOARDS = "dashboards"
 
 
 def steps_of(tx: TenantTx, entity_type: str) -> list[dict[str, Any]]:
@@ -120,14 +118,6 @@ def check_may_decide(tx: TenantTx, task: Row) -> None:
         raise Forbidden("This approval is assigned to someone else.")
 
 
-def invalidate_dashboards(tx: TenantTx, employee_ids: Iterable[UUID | None]) -> None:
-    """Drop `dashboard:{t}:executive` and the employees' `dashboard:{t}:employee:<id>` (epoch bumped)."""
-    tenant_id = tx.tenant.tenant_id
-    keys = [views.key("dashboard", tenant_id, "executive")]
-    keys += [views.key("dashboard", tenant_id, "employee", e) for e in dict.fromkeys(employee_ids) if e is not None]
-    views.invalidate(tx, DASHBOARDS, keys)
-
-
 def _open_step(
     tx: TenantTx,
     entity_type: str,
@@ -163,10 +153,5 @@ def _actor(tx: TenantTx) -> Actor:
 
 
 def _decided_by(actor: Actor | None, status: str) -> dict[str, Any]:
-    user_id: UUID | None = None
-    if actor is not None:
-        try:
-            user_id = UUID(actor.user_id)
-        except ValueError:
-            user_id = None
+    user_id = actor.user_uuid if actor is not None else None
     return {"status": status, "decided_by": user_id, "decided_at": dt.datetime.now(dt.UTC)}

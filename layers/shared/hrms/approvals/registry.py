@@ -28,12 +28,12 @@ class EntityHandler(Protocol):
 @dataclass(frozen=True)
 class EntityType:
     read_permission: str  # who may list every task of this type (scope "all"), or their team's
-    module: str | None  # imports register() the handler; None: no handler yet
+    module: str  # importing it registers the handler
 
 
 ENTITY_TYPES: dict[str, EntityType] = {
     "leave": EntityType(read_permission="leave:read", module="hrms.leave.approval"),
-    "payroll": EntityType(read_permission="payroll:read", module=None),
+    "payroll": EntityType(read_permission="payroll:read", module="hrms.payroll.approval"),
 }
 
 _handlers: dict[str, EntityHandler] = {}
@@ -54,8 +54,5 @@ def known(entity_type: str) -> EntityType:
 
 def handler_for(entity_type: str) -> EntityHandler:
     if entity_type not in _handlers:
-        module = known(entity_type).module
-        if module is None:
-            raise NotImplementedError(f"no approval handler for {entity_type!r} yet")
-        importlib.import_module(module)
+        importlib.import_module(known(entity_type).module)
     return _handlers[entity_type]

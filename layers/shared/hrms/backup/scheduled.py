@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
 from hrms.backup import dump
 from hrms.backup.models import DailyReport
 from hrms.config import settings
@@ -56,3 +58,14 @@ def run_daily(*, deadline: float | None = None) -> DailyReport:
     report = DailyReport(full_key=full_key, schema_backups=done, failures=failures)
     logger.info("Daily backup run", extra={"full_key": full_key, "schemas": done, "failures": len(failures)})
     return report
+
+
+def publish_metrics(report: DailyReport, metrics: EphemeralMetrics) -> None:
+    """FullBackups (1 or 0), SchemaBackups and BackupFailures of one run; no dimension but the service.
+
+    The BackupMissingAlarm fires on a day without a FullBackups of 1 (the run did not happen or its
+    full backup failed); BackupFailedAlarm on the function's Errors covers every failed run.
+    """
+    metrics.add_metric(name="FullBackups", unit=MetricUnit.Count, value=1 if report.full_key else 0)
+    metrics.add_metric(name="SchemaBackups", unit=MetricUnit.Count, value=report.schema_backups)
+    metrics.add_metric(name="BackupFailures", unit=MetricUnit.Count, value=len(report.failures))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from hrms.cli import backup, cache, leave, tenant
+from hrms.cli import backup, cache, db, leave, tenant
 from hrms.cli.context import DEFAULT_DATA_DIR, console, print_json, use_local_stack
 from hrms.errors import DomainError
 
@@ -22,6 +22,7 @@ app.add_typer(tenant.app, name="tenant")
 app.add_typer(backup.app, name="backup")
 app.add_typer(cache.app, name="cache")
 app.add_typer(leave.app, name="leave")
+app.add_typer(db.app, name="db")
 migrate_app = typer.Typer(help="Public and per-tenant schema migrations.", no_args_is_help=True)
 app.add_typer(migrate_app, name="migrate")
 
@@ -152,21 +153,30 @@ def migrate_up(
 
 @app.command()
 def health(as_json: JsonFlag = False) -> None:
-    """Check PostgreSQL, MongoDB, Redis and S3 like GET /health."""
+    """Check PostgreSQL, MongoDB, Redis and S3 like GET /health; exit 0 when ok, 1 degraded, 2 down."""
     use_local_stack()
     from hrms.health.checks import check_health
 
     report = check_health()
     if as_json:
-        print_json(report)
+        body = report.model_dump(mode="json", by_alias=True)
+        for name, check in report.checks.items():
+            if check.reason:
+                body["checks"][name]["reason"] = check.reason
+        print_json(body)
     else:
         names = {"postgres": "PostgreSQL", "mongo": "MongoDB", "redis": "Redis", "s3": "S3"}
         for name, check in report.checks.items():
             mark = "[green]✓[/green]" if check.ok else "[red]✗[/red]"
-            console.print(f"{mark} {names[name]}: {check.detail} ({check.latency_ms} ms)")
-        console.print(f"status: {report.status}")
-    if report.status == "down":
-        raise typer.Exit(1)
+            console.print(f"{mark} {names[name]}: {check.detail}" + (f": {check.reason}" if check.reason else ""))
+        failing = ", ".join(names[name] for name, check in report.checks.items() if not check.ok)
+        colour = {"ok": "green", "degraded": "yellow", "down": "red"}[report.status]
+        overall = f"[{colour}]Overall: {report.status}[/{colour}]"
+        if failing:
+            consequence = "the API answers 503" if report.status == "down" else "requests are still served"
+            overall += f" ({failing} unavailable: {consequence})"
+        console.print(overall)
+    raise typer.Exit({"ok": 0, "degraded": 1, "down": 2}[report.status])
 
 
 @app.command()
@@ -248,8 +258,13 @@ def trigger(
 def _invoke_once(
     spec: Template, function: str, payload: Any, env_vars: Path | None, parameter_overrides: list[str] | None
 ) -> Any:
-    """One invocation with the function's full environment in os.environ (restored afterwards)."""
+    """One invocation with the function's full environment in os.environ (restored afterwards).
+
+    What the function prints (its CloudWatch EMF metrics) goes to stderr, as `sam local invoke` shows a
+    function's output, so that stdout carries only the result.
+    """
     import os
+    from contextlib import redirect_stdout
 
     from hrms.local.invoker import FunctionTimeout
     from hrms.local.runtime import LocalRuntime, RuntimeOptions
@@ -262,7 +277,8 @@ def _invoke_once(
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from exc
         try:
-            return runtime.containers.get(function).invoke(payload, wait=True)
+            with redirect_stdout(sys.stderr):
+                return runtime.containers.get(function).invoke(payload, wait=True)
         except FunctionTimeout as exc:
             console.print(f"[red]✗ {exc}[/red]")
             raise typer.Exit(1) from exc

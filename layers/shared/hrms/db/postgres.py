@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -62,6 +63,18 @@ def _credentials() -> dict[str, str]:
 
     secret = json.loads(aws.secret(secret_id))
     return {"user": secret["username"], "password": secret["password"]}
+
+
+def connect() -> Conn:
+    """A dedicated autocommit connection, outside the pool and its statement timeout (VACUUM, long DDL)."""
+    cfg = settings()
+    conninfo = make_conninfo(
+        cfg.database_url,
+        application_name="hrms-maintenance",
+        connect_timeout=cfg.pg_connect_timeout_s,
+        **_credentials(),
+    )
+    return psycopg.connect(conninfo, autocommit=True, row_factory=dict_row)
 
 
 def close_pool() -> None:

@@ -24,11 +24,11 @@ class Visibility:
 
 def caller_employee_id(tx: TenantTx, actor: Actor) -> UUID | None:
     """The employee record linked to the caller's user account, if any."""
-    try:
-        user_id = UUID(actor.user_id)
-    except ValueError:
+    if actor.user_uuid is None:
         return None
-    row = tx.execute(sql.SQL("SELECT employee_id FROM {} WHERE id = %s").format(tx.t("users")), (user_id,)).fetchone()
+    row = tx.execute(
+        sql.SQL("SELECT employee_id FROM {} WHERE id = %s").format(tx.t("users")), (actor.user_uuid,)
+    ).fetchone()
     return row["employee_id"] if row else None
 
 

@@ -19,6 +19,7 @@ from psycopg import sql
 
 from hrms import pii
 from hrms.cache import views
+from hrms.dashboards.cache import invalidate_dashboards
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import balances, repo
 from hrms.employees.identifiers import mask_aadhaar, mask_pan
@@ -33,6 +34,8 @@ from hrms.tenancy import Actor, Tenant
 # within a tenant, so two concurrent manager changes cannot both pass the cycle check.
 REPORTING_NAMESPACE = "reporting"
 
+# What the executive dashboard counts: headcount by department, joiners and leavers.
+_DASHBOARD_FIELDS = ("department_id", "status", "date_of_joining", "date_of_leaving")
 _IDENTIFIERS = {"pan": mask_pan, "aadhaar": mask_aadhaar}
 _UNIQUE = {
     "employees_email_key": ("email", "An employee with this email already exists."),
@@ -58,6 +61,7 @@ def create_employee(tenant: Tenant, actor: Actor, scope: str, new: NewEmployee) 
             row = repo.insert(tx, values)
         balances.initialise(tx, row["id"], new.date_of_joining)
         invalidate_org(tx)  # headcounts per department change
+        invalidate_dashboards(tx)
     return _employee(row)
 
 
@@ -137,6 +141,8 @@ def _change(tx: TenantTx, vis: Visibility, employee_id: UUID, requested: dict[st
         after = repo.update(tx, employee_id, changes)
     if after["department_id"] != before["department_id"] or after["status"] != before["status"]:
         invalidate_org(tx)
+    if any(after[k] != before[k] for k in _DASHBOARD_FIELDS):
+        invalidate_dashboards(tx)
     return after
 
 

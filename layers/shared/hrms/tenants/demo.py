@@ -24,6 +24,14 @@ DEMO_DEPARTMENT_ID = UUID("00000000-0000-4000-8000-0000000000d1")
 DEMO_DESIGNATION_ID = UUID("00000000-0000-4000-8000-0000000000d2")
 DEMO_EMPLOYEE_ID = UUID("00000000-0000-4000-8000-0000000000e1")
 DEMO_ANNUAL_LEAVE_TYPE_ID = UUID("00000000-0000-4000-8000-00000000f003")
+DEMO_SALARY_STRUCTURE_ID = UUID("00000000-0000-4000-8000-0000000000c1")
+DEMO_COMPONENTS = [
+    {"code": "basic", "name": "Basic", "kind": "earning", "calc": "percent_of_ctc", "value": "40"},
+    {"code": "hra", "name": "House rent allowance", "kind": "earning", "calc": "percent_of_basic", "value": "50"},
+    {"code": "special", "name": "Special allowance", "kind": "earning", "calc": "percent_of_ctc", "value": "40"},
+    {"code": "pf", "name": "Provident fund", "kind": "deduction", "calc": "percent_of_basic", "value": "12"},
+    {"code": "pt", "name": "Professional tax", "kind": "deduction", "calc": "fixed", "value": "200"},
+]
 DEMO_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@demo.example.com"
 
@@ -45,7 +53,7 @@ def ensure_demo_tenant() -> bool:
 
 
 def _seed_organisation() -> None:
-    """One department, designation and employee (the admin's own record) for the sample events."""
+    """One department, designation, employee (the admin's own record) and salary for the sample events."""
     tenant = Tenant(DEMO.tenant_id, DEMO.schema_name)
     admin = Actor(str(DEMO.admin_user_id), "admin", tenant)
     joined = dt.date(dt.date.today().year, 1, 1)
@@ -78,3 +86,21 @@ def _seed_organisation() -> None:
         )
         crud.update(tx, "users", "user", DEMO.admin_user_id, {"employee_id": DEMO_EMPLOYEE_ID})
         balances.initialise(tx, DEMO_EMPLOYEE_ID, joined)
+        crud.insert(
+            tx,
+            "salary_structures",
+            "salary_structure",
+            {"id": DEMO_SALARY_STRUCTURE_ID, "name": "Standard India", "components": DEMO_COMPONENTS},
+        )
+        crud.insert(
+            tx,
+            "employee_salaries",
+            "employee_salary",
+            {
+                "employee_id": DEMO_EMPLOYEE_ID,
+                "salary_structure_id": DEMO_SALARY_STRUCTURE_ID,
+                "annual_ctc": 1_800_000,
+                "components": DEMO_COMPONENTS,
+                "effective_from": joined,
+            },
+        )

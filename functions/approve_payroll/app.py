@@ -1,0 +1,17 @@
+"""POST /payroll/runs/{payrollRunId}/approve: decide the run's approval step (the workflow says who may)."""
+
+from uuid import UUID
+
+from hrms.http import Response, api, ok
+from hrms.payroll import runs
+from hrms.payroll.models import ApproveIn, PayrollRun
+
+app = api(permission="payroll:approve")
+
+
+@app.post("/payroll/runs/<payrollRunId>/approve")
+def approve_payroll(payrollRunId: UUID, body: ApproveIn) -> Response[PayrollRun]:
+    return ok(runs.approve(app.tenant, app.actor, payrollRunId, body.comment))
+
+
+handler = app.handler

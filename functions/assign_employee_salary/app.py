@@ -1,0 +1,17 @@
+"""POST /employees/{employeeId}/salaries: a salary or revision from a date, on a salary structure."""
+
+from uuid import UUID
+
+from hrms.http import Response, api, created
+from hrms.payroll import salaries
+from hrms.payroll.models import EmployeeSalary, NewEmployeeSalary
+
+app = api(permission="payroll:write")
+
+
+@app.post("/employees/<employeeId>/salaries")
+def assign_employee_salary(employeeId: UUID, body: NewEmployeeSalary) -> Response[EmployeeSalary]:
+    return created(salaries.assign_salary(app.tenant, app.actor, employeeId, body))
+
+
+handler = app.handler

@@ -1,0 +1,25 @@
+"""GET /employees/{employeeId}/salaries: the employee's salary history, newest revision first."""
+
+from typing import Annotated
+from uuid import UUID
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from hrms.http import Response, api, ok
+from hrms.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from hrms.payroll import salaries
+from hrms.payroll.models import EmployeeSalary
+
+app = api(permission="payroll:read")
+
+
+@app.get("/employees/<employeeId>/salaries")
+def list_employee_salaries(
+    employeeId: UUID,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+) -> Response[Page[EmployeeSalary]]:
+    return ok(salaries.salary_history(app.tenant, app.actor, employeeId, limit, cursor))
+
+
+handler = app.handler

@@ -1,0 +1,17 @@
+"""POST /payroll/runs/{payrollRunId}/process: mark an approved run as paid out (final)."""
+
+from uuid import UUID
+
+from hrms.http import Response, api, ok
+from hrms.payroll import runs
+from hrms.payroll.models import PayrollRun
+
+app = api(permission="payroll:write")
+
+
+@app.post("/payroll/runs/<payrollRunId>/process")
+def mark_payroll_processed(payrollRunId: UUID) -> Response[PayrollRun]:
+    return ok(runs.mark_processed(app.tenant, app.actor, payrollRunId))
+
+
+handler = app.handler

@@ -1,0 +1,82 @@
+"""The executive and employee dashboards, served from `dashboard:{t}:...` while their epoch is current.
+
+One `tenant_tx` per read. The executive dashboard needs the "all" scope (403 otherwise); an
+employee's needs that employee within the caller's scope, checked before the cache is read, so a
+cached dashboard is never handed to someone who may not see it (404, as for the employee record).
+"Today" and "this month" are the tenant's (its time zone), computed on a miss.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from psycopg import sql
+
+from hrms.dashboards import cache, repo
+from hrms.dashboards.models import (
+    DepartmentHeadcount,
+    EmployeeDashboard,
+    ExecutiveDashboard,
+    PayrollMonth,
+    Payslip,
+)
+from hrms.db.postgres import TenantTx, tenant_tx
+from hrms.employees import balances
+from hrms.employees import repo as employees
+from hrms.employees.models import LeaveBalance
+from hrms.employees.scope import Visibility, visible
+from hrms.errors import Forbidden, NotFound
+from hrms.leave import repo as leave
+from hrms.leave.models import Leave
+from hrms.leave.working_days import leave_year
+from hrms.pagination import MAX_LIMIT
+from hrms.tenancy import Actor, Tenant
+
+_EVERYONE = Visibility(sql.SQL("TRUE"), {})  # inside a dashboard whose employee the caller may see
+
+
+def executive_dashboard(tenant: Tenant, actor: Actor, scope: str) -> ExecutiveDashboard:
+    if scope != "all":
+        raise Forbidden("The executive dashboard needs access to every employee record.")
+    with tenant_tx(tenant, actor) as tx:
+        data = cache.cached(tx, cache.executive_key(tx), lambda: _executive(tx).model_dump(mode="json"))
+    return ExecutiveDashboard.model_validate(data)
+
+
+def employee_dashboard(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID) -> EmployeeDashboard:
+    with tenant_tx(tenant, actor) as tx:
+        if employees.find(tx, employee_id, visible(tx, scope, actor)) is None:
+            raise NotFound("No such employee.")
+        data = cache.cached(
+            tx, cache.employee_key(tx, employee_id), lambda: _employee(tx, employee_id).model_dump(mode="json")
+        )
+    return EmployeeDashboard.model_validate(data)
+
+
+def _executive(tx: TenantTx) -> ExecutiveDashboard:
+    today = leave.calendar(tx).today()
+    figures = repo.figures(tx, today)
+    return ExecutiveDashboard(
+        as_of=today,
+        headcount=figures["headcount"],
+        by_department=[DepartmentHeadcount(**row) for row in repo.headcount_by_department(tx)],
+        joiners_this_month=figures["joiners"],
+        leavers_this_month=figures["leavers"],
+        on_leave_today=figures["on_leave_today"],
+        pending_approvals=figures["pending_approvals"],
+        payroll_trend=[PayrollMonth(**row) for row in repo.payroll_trend(tx, today)],
+    )
+
+
+def _employee(tx: TenantTx, employee_id: UUID) -> EmployeeDashboard:
+    cal = leave.calendar(tx)
+    year = leave_year(cal.today(), cal.year_start_month)
+    pending = leave.list_page(tx, _EVERYONE, leave.Filters(employee_id=employee_id, status="pending"), None, MAX_LIMIT)
+    return EmployeeDashboard(
+        employee_id=employee_id,
+        leave_year=year,
+        balances=[LeaveBalance(**row) for row in balances.for_year(tx, employee_id, year)],
+        pending_leaves=[Leave.model_validate({**row, "leave_id": row["id"]}) for row in pending],
+        approvals_waiting=repo.approvals_waiting(tx, employee_id),
+        payslips=[Payslip(**row) for row in repo.payslips(tx, employee_id)],
+    )

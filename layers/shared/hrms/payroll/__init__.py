@@ -1,0 +1,1 @@
+"""Salary structures, employee salaries, payroll runs and their stats."""

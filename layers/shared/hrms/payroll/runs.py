@@ -1,0 +1,223 @@
+"""Payroll runs: process a month (draft) -> approve (approval engine) -> mark processed.
+
+- One run per month: the partial unique index on `payroll_runs(month) WHERE status <> 'rejected'`
+  makes a second run of the same month, concurrent or not, a 409 carrying the existing run id;
+  a rejected run frees its month for a new run.
+- Processing writes the run, every record and the first approval task in one transaction;
+  the records come from one set-based statement (`hrms.payroll.calculation`).
+- Approval goes through the engine (workflow "payroll", hr_manager by default), so who may
+  approve is the workflow's business; a rejection there is final for the run.
+- Only an approved run may be processed; a processed run and its records never change (the
+  service refuses with a 409, and triggers refuse any other write).
+- Run and status changes invalidate the month's stats and the dashboards; the stats are warmed
+  again after commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from uuid import UUID, uuid4
+
+from psycopg import sql
+
+from hrms import audit
+from hrms.approvals import engine
+from hrms.approvals.models import DecisionIn
+from hrms.cache import views
+from hrms.dashboards.cache import invalidate_dashboards
+from hrms.db import crud
+from hrms.db.postgres import TenantTx, tenant_tx
+from hrms.errors import Conflict, Invalid
+from hrms.leave.repo import calendar
+from hrms.pagination import Page, decode_keyset, encode_cursor
+from hrms.payroll import calculation, stats
+from hrms.payroll.models import LineComponent, PayrollRecord, PayrollRun, RunStatus, Totals, parse_month
+from hrms.tenancy import Actor, Tenant
+
+Row = dict[str, Any]
+ENTITY = "payroll"
+RUN = "payroll_run"
+
+
+def process_payroll(tenant: Tenant, actor: Actor, month_text: str) -> PayrollRun:
+    """Compute the month's draft run and open its approval, in one transaction."""
+    month = parse_month(month_text)
+    with tenant_tx(tenant, actor) as tx:
+        cal = calendar(tx)
+        if month > cal.today().replace(day=1):
+            raise Invalid(
+                "Payroll cannot be run for a future month.",
+                errors=[{"field": "body.month", "type": "future_month", "message": "a month not after this one"}],
+            )
+        run_id = _claim_month(tx, actor, month)
+        task = engine.start(tx, ENTITY, run_id, None)
+        run = calculation.compute_and_write(tx, run_id, month, cal.weekend, task["id"])
+        audit.record(tx, f"{RUN}.created", RUN, run_id, None, run)
+        _invalidate(tx, month)
+    stats.warm(tenant, actor, month)
+    return _run(run)
+
+
+def list_runs(
+    tenant: Tenant, actor: Actor, month: str | None, status: RunStatus | None, limit: int, cursor: str | None
+) -> Page[PayrollRun]:
+    """Newest month first (a rejected run before the re-run of its month)."""
+    after = decode_keyset(cursor, dt.date.fromisoformat, UUID)
+    query = sql.SQL(
+        "SELECT * FROM {} WHERE (%(month)s::date IS NULL OR month = %(month)s)"
+        " AND (%(status)s::text IS NULL OR status = %(status)s)"
+        " AND (%(after_month)s::date IS NULL OR (month, id) < (%(after_month)s, %(after_id)s))"
+        " ORDER BY month DESC, id DESC LIMIT %(limit)s"
+    )
+    params = {
+        "month": parse_month(month) if month else None,
+        "status": status,
+        "after_month": after[0] if after else None,
+        "after_id": after[1] if after else None,
+        "limit": limit + 1,
+    }
+    with tenant_tx(tenant, actor) as tx:
+        rows = tx.execute(query.format(tx.t("payroll_runs")), params).fetchall()
+    page, more = rows[:limit], len(rows) > limit
+    last = page[-1] if page else None
+    next_cursor = encode_cursor([last["month"].isoformat(), str(last["id"])]) if more and last else None
+    return Page(items=[_run(row) for row in page], next_cursor=next_cursor)
+
+
+def get_run(tenant: Tenant, actor: Actor, run_id: UUID) -> PayrollRun:
+    with tenant_tx(tenant, actor) as tx:
+        return _run(_run_or_404(tx, run_id))
+
+
+def list_records(
+    tenant: Tenant, actor: Actor, run_id: UUID, department_id: UUID | None, limit: int, cursor: str | None
+) -> Page[PayrollRecord]:
+    """The run's per-employee lines by employee code, optionally of one department."""
+    after = decode_keyset(cursor, str)
+    query = sql.SQL(
+        "SELECT p.*, e.employee_code, e.first_name || ' ' || e.last_name AS employee_name"
+        " FROM {payroll} p JOIN {employees} e ON e.id = p.employee_id"
+        " WHERE p.payroll_run_id = %(run)s"
+        " AND (%(department)s::uuid IS NULL OR p.department_id = %(department)s)"
+        " AND (%(after)s::text IS NULL OR e.employee_code > %(after)s)"
+        " ORDER BY e.employee_code LIMIT %(limit)s"
+    )
+    params = {"run": run_id, "department": department_id, "after": after[0] if after else None, "limit": limit + 1}
+    with tenant_tx(tenant, actor) as tx:
+        _run_or_404(tx, run_id)
+        rows = tx.execute(query.format(payroll=tx.t("payroll"), employees=tx.t("employees")), params).fetchall()
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = encode_cursor([page[-1]["employee_code"]]) if more and page else None
+    return Page(items=[_record(row) for row in page], next_cursor=next_cursor)
+
+
+def approve(tenant: Tenant, actor: Actor, run_id: UUID, comment: str | None) -> PayrollRun:
+    """Approve the run's pending approval task; the last step's approval makes the run approved."""
+    with tenant_tx(tenant, actor) as tx:
+        run = _run_or_404(tx, run_id)
+        task = engine.open_task(tx, ENTITY, run_id)
+        if task is None:
+            raise Conflict(f"This payroll run is {run['status']}, not awaiting approval.", runStatus=run["status"])
+        engine.decide(tx, task["id"], DecisionIn(decision="approve", comment=comment))
+        run = _run_or_404(tx, run_id)
+    return _run(run)
+
+
+def mark_processed(tenant: Tenant, actor: Actor, run_id: UUID) -> PayrollRun:
+    """approved -> processed (paid out): final, nothing about the run changes afterwards."""
+    with tenant_tx(tenant, actor) as tx:
+        run = _run_or_404(tx, run_id, for_update=True)
+        if run["status"] != "approved":
+            raise Conflict(
+                f"Only an approved payroll run can be processed; this one is {run['status']}.", runStatus=run["status"]
+            )
+        run = crud.update(tx, "payroll_runs", RUN, run_id, {"status": "processed", "processed_at": _now()})
+        _invalidate(tx, run["month"])
+    stats.warm(tenant, actor, run["month"])
+    return _run(run)
+
+
+# ---------------------------------------------------------------- the approval engine's side
+
+
+def finalise(tx: TenantTx, run_id: UUID, outcome: str) -> str:
+    """The workflow's final decision: draft -> approved or rejected."""
+    run = _run_or_404(tx, run_id, for_update=True)
+    if run["status"] != "draft":
+        raise Conflict(f"This payroll run is already {run['status']}.", runStatus=run["status"])
+    changes: Row = {"status": outcome}
+    if outcome == "approved":
+        changes["approved_at"] = _now()
+    crud.update(tx, "payroll_runs", RUN, run_id, changes)
+    _invalidate(tx, run["month"])
+    return outcome
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _claim_month(tx: TenantTx, actor: Actor, month: dt.date) -> UUID:
+    """Insert the month's run row, or 409 with the run that holds the month (waits for a concurrent one)."""
+    claimed = tx.execute(
+        sql.SQL(
+            "INSERT INTO {} (id, month, created_by) VALUES (%s, %s, %s)"
+            " ON CONFLICT (month) WHERE status <> 'rejected' DO NOTHING RETURNING id"
+        ).format(tx.t("payroll_runs")),
+        (uuid4(), month, actor.user_uuid),
+    ).fetchone()
+    if claimed is not None:
+        return UUID(str(claimed["id"]))
+    existing = tx.execute(
+        sql.SQL("SELECT id, status FROM {} WHERE month = %s AND status <> 'rejected'").format(tx.t("payroll_runs")),
+        (month,),
+    ).fetchone()
+    raise Conflict(
+        f"Payroll for {month:%Y-%m} has already been run.",
+        payrollRunId=str(existing["id"]) if existing else None,
+        runStatus=existing["status"] if existing else None,
+    )
+
+
+def _invalidate(tx: TenantTx, month: dt.date) -> None:
+    views.invalidate(tx, stats.NAMESPACE, [stats.cache_key(tx.tenant.tenant_id, month)])
+    invalidate_dashboards(tx)  # the payroll trend, and payslips once approved (the epoch covers every employee)
+
+
+def _run_or_404(tx: TenantTx, run_id: UUID, *, for_update: bool = False) -> Row:
+    return crud.get_or_404(tx, "payroll_runs", run_id, "payroll run", for_update=for_update)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _run(row: Row) -> PayrollRun:
+    return PayrollRun(
+        payroll_run_id=row["id"],
+        month=f"{row['month']:%Y-%m}",
+        status=row["status"],
+        employee_count=row["employee_count"],
+        totals=Totals(gross=row["total_gross"], deductions=row["total_deductions"], net=row["total_net"]),
+        approval_id=row["approval_id"],
+        created_at=row["created_at"],
+        approved_at=row["approved_at"],
+        processed_at=row["processed_at"],
+    )
+
+
+def _record(row: Row) -> PayrollRecord:
+    return PayrollRecord(
+        payroll_record_id=row["id"],
+        payroll_run_id=row["payroll_run_id"],
+        employee_id=row["employee_id"],
+        employee_code=row["employee_code"],
+        employee_name=row["employee_name"],
+        department_id=row["department_id"],
+        month=f"{row['month']:%Y-%m}",
+        paid_days=row["paid_days"],
+        gross=row["gross"],
+        deductions=row["deductions"],
+        net=row["net"],
+        components=[LineComponent.model_validate(c) for c in row["components"]],
+    )

@@ -1,0 +1,71 @@
+"""Payroll figures of one month (`stats:{t}:payroll:<YYYY-MM>`, 30 min), from the month's live run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from psycopg import sql
+
+from hrms.cache import views
+from hrms.db.postgres import TenantTx, tenant_tx
+from hrms.errors import NotFound
+from hrms.payroll.models import DepartmentStats, PayrollStats, parse_month
+from hrms.tenancy import Actor, Tenant
+
+NAMESPACE = "payroll"
+
+_BY_DEPARTMENT = """
+SELECT p.department_id, d.name AS department_name, count(*) AS headcount, sum(p.gross) AS gross, sum(p.net) AS net
+FROM {payroll} p LEFT JOIN {departments} d ON d.id = p.department_id
+WHERE p.payroll_run_id = %s
+GROUP BY p.department_id, d.name
+ORDER BY d.name NULLS LAST, p.department_id
+"""
+
+
+def cache_key(tenant_id: object, month: dt.date) -> str:
+    return views.key("stats", tenant_id, "payroll", f"{month:%Y-%m}")
+
+
+def payroll_stats(tenant: Tenant, actor: Actor, month_text: str) -> PayrollStats:
+    """The month's run figures (not rejected runs); 404 if the month has no such run."""
+    month = parse_month(month_text)
+    with tenant_tx(tenant, actor) as tx:
+        value = _cached(tx, month)
+    if value is None:
+        raise NotFound(f"No payroll has been run for {month_text}.")
+    return PayrollStats.model_validate(value)
+
+
+def warm(tenant: Tenant, actor: Actor, month: dt.date) -> None:
+    """Recompute and store the month's stats (after the change that invalidated them has committed)."""
+    with tenant_tx(tenant, actor) as tx:
+        _cached(tx, month)
+
+
+def _cached(tx: TenantTx, month: dt.date) -> dict[str, Any] | None:
+    return views.cached(
+        tx, NAMESPACE, cache_key(tx.tenant.tenant_id, month), views.TTL_STATS_S, lambda: _compute(tx, month)
+    )
+
+
+def _compute(tx: TenantTx, month: dt.date) -> dict[str, Any] | None:
+    run = tx.execute(
+        sql.SQL("SELECT * FROM {} WHERE month = %s AND status <> 'rejected'").format(tx.t("payroll_runs")), (month,)
+    ).fetchone()
+    if run is None:
+        return None
+    query = sql.SQL(_BY_DEPARTMENT).format(payroll=tx.t("payroll"), departments=tx.t("departments"))
+    departments = tx.execute(query, (run["id"],)).fetchall()
+    stats = PayrollStats(
+        month=f"{month:%Y-%m}",
+        payroll_run_id=run["id"],
+        status=run["status"],
+        headcount=run["employee_count"],
+        gross=run["total_gross"],
+        deductions=run["total_deductions"],
+        net=run["total_net"],
+        by_department=[DepartmentStats.model_validate(row) for row in departments],
+    )
+    return stats.model_dump(mode="json")
