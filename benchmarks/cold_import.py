@@ -36,7 +36,18 @@ sys.path.insert(0, str(LAYER))
 GOAL_RATIO = 0.5
 TIMEOUT_S = 120  # per subprocess
 FORBIDDEN = ("pymongo", "boto3")  # must not be imported at cold start
-WATCHED = ("botocore", "redis", "jwt", "argon2", "psycopg", "pydantic_settings", "aws_xray_sdk", "requests", "httpx")
+WATCHED = (
+    "botocore",
+    "redis",
+    "jwt",
+    "argon2",
+    "psycopg",
+    "pydantic_settings",
+    "asyncio",
+    "aws_xray_sdk",
+    "requests",
+    "httpx",
+)
 
 # Every runtime dependency of the shared layer (pyproject.toml), imported the way the code uses them.
 ALL_DEPENDENCIES = """
@@ -47,7 +58,6 @@ import psycopg
 import psycopg_pool
 import pydantic
 from pydantic import BaseModel
-import pydantic_settings
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 import jwt

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 from uuid import uuid4
@@ -142,6 +143,38 @@ def test_disabled_user_is_unauthorized(tenant, tenant_admin_token):
     _set_user(tenant, _admin(tenant).user_id, status="disabled")
     with pytest.raises(Unauthorized):
         authorize(_bearer(tenant_admin_token), METHOD_ARN)
+
+
+@pytest.mark.parametrize(("days_ago", "allowed"), [(1, False), (0, True), (-30, True)])
+def test_a_user_whose_employee_has_left_can_neither_use_a_token_nor_log_in(tenant, days_ago, allowed):
+    """Access ends after the leaving date: a termination with a notice period keeps it until then."""
+    from hrms.auth.login import login
+    from hrms.auth.models import LoginIn
+    from hrms.auth.passwords import hash_password
+
+    user = _admin(tenant)
+    leaving = dt.date.today() - dt.timedelta(days=days_ago)
+    with transaction() as conn:
+        employee = conn.execute(
+            sql.SQL(
+                "INSERT INTO {} (employee_code, email, first_name, last_name, status, date_of_joining, date_of_leaving)"
+                " VALUES ('X-1', %s, 'Gone', 'Soon', 'terminated', %s, %s) RETURNING id"
+            ).format(sql.Identifier(tenant.schema_name, "employees")),
+            (tenant.admin_email, leaving - dt.timedelta(days=400), leaving),
+        ).fetchone()
+    _set_user(tenant, user.user_id, employee_id=employee["id"], password_hash=hash_password("a-long-password"))
+    token = tokens.issue(str(user.user_id), "admin", tid=str(tenant.tenant_id))
+    credentials = LoginIn.model_validate(
+        {"tenantSlug": tenant.slug, "email": tenant.admin_email, "password": "a-long-password"}
+    )
+    if allowed:
+        assert _effect(authorize(_bearer(token), METHOD_ARN)) == "Allow"
+        assert login(credentials).access_token
+    else:
+        with pytest.raises(Unauthorized):
+            authorize(_bearer(token), METHOD_ARN)
+        with pytest.raises(Unauthorized):
+            login(credentials)
 
 
 def test_role_in_token_must_match_the_user(tenant):

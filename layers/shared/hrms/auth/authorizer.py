@@ -12,6 +12,7 @@ from uuid import UUID
 from psycopg import sql
 
 from hrms.auth.tokens import Claims, verify
+from hrms.auth.users import has_left
 from hrms.db.postgres import transaction
 from hrms.errors import Unauthorized
 from hrms.tenancy import PLATFORM_ADMIN, checked_schema_name
@@ -57,12 +58,12 @@ def _context(claims: Claims) -> dict[str, Any]:
             raise Denied
         schema = checked_schema_name(tenant["schema_name"])
         user = conn.execute(
-            sql.SQL("SELECT status, role, must_change_password FROM {} WHERE id = %s").format(
-                sql.Identifier(schema, "users")
+            sql.SQL("SELECT status, role, must_change_password, {} AS has_left FROM {} u WHERE id = %s").format(
+                has_left(schema), sql.Identifier(schema, "users")
             ),
             (UUID(claims.sub),),
         ).fetchone()
-        if user is None or user["status"] != "active" or user["role"] != claims.role:
+        if user is None or user["status"] != "active" or user["has_left"] or user["role"] != claims.role:
             raise Unauthorized("Unknown or disabled user.")
         conn.execute(_TOUCH_ACTIVITY, (claims.tid,))
     return {

@@ -17,6 +17,7 @@ from hrms.auth import tokens
 from hrms.auth.models import LoginIn, LoginOut, Me, PasswordChangeIn, SessionUser, TenantRef
 from hrms.auth.passwords import hash_password, verify_password
 from hrms.auth.permissions import user_permissions
+from hrms.auth.users import has_left
 from hrms.config import settings
 from hrms.db.postgres import TenantTx, tenant_tx, transaction
 from hrms.errors import Invalid, NotFound, Unauthorized
@@ -39,15 +40,16 @@ def login(body: LoginIn) -> LoginOut:
         ).fetchone()
         user = None
         if tenant is not None:
-            users = sql.Identifier(checked_schema_name(tenant["schema_name"]), "users")
+            schema = checked_schema_name(tenant["schema_name"])
             user = conn.execute(
                 sql.SQL(
                     "SELECT id, email, role, employee_id, status, password_hash, must_change_password,"
-                    " failed_logins, locked_until > now() AS locked FROM {} WHERE lower(email) = lower(%s) FOR UPDATE"
-                ).format(users),
+                    " failed_logins, locked_until > now() AS locked, {} AS has_left"
+                    " FROM {} u WHERE lower(email) = lower(%s) FOR UPDATE OF u"
+                ).format(has_left(schema), sql.Identifier(schema, "users")),
                 (body.email,),
             ).fetchone()
-        if user is None or user["status"] != "active":
+        if user is None or user["status"] != "active" or user["has_left"]:
             verify_password(_dummy_hash(), body.password)  # same work as a real check
             ok = False
         else:

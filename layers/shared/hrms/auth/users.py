@@ -33,3 +33,12 @@ def find_user_by_email(tenant_slug: str, email: str) -> TenantUser:
     if user is None:
         raise NotFound(f"No user '{email}' in tenant '{tenant_slug}'.")
     return TenantUser(user_id=user["id"], role=user["role"], tenant_id=tenant["id"])
+
+
+def has_left(schema: str) -> sql.Composed:
+    """SQL true for a user (aliased `u`) whose employee record was terminated with a leaving date
+    before today: such a user can neither log in nor use a token issued earlier."""
+    return sql.SQL(
+        "EXISTS (SELECT 1 FROM {} e WHERE e.id = u.employee_id"
+        " AND e.status = 'terminated' AND e.date_of_leaving < current_date)"
+    ).format(sql.Identifier(schema, "employees"))

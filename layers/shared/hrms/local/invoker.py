@@ -178,7 +178,7 @@ class Container:
         except Exception:
             return None  # the process has no valid settings: the function meets the same error itself
         if current is not base:
-            fields = _settings_fields(config.Settings)
+            fields = config.Settings.env_keys()
             values = current.model_dump(by_alias=True)
             values.update({fields[k.upper()]: v for k, v in self._overrides.items() if k.upper() in fields})
             merged = config.Settings.model_validate(values)
@@ -253,15 +253,6 @@ class Container:
             finally:
                 if config is not None:
                     config.function_settings.reset(token)
-
-
-def _settings_fields(settings_class: Any) -> dict[str, str]:
-    """Environment variable name -> the key `Settings.model_validate` expects (alias or field name)."""
-    fields: dict[str, str] = {}
-    for name, info in settings_class.model_fields.items():
-        key = info.alias if isinstance(info.alias, str) else name
-        fields[key.upper()] = key
-    return fields
 
 
 class FunctionPool:
