@@ -3,31 +3,9 @@
 from __future__ import annotations
 
 import json
-import secrets
-from typing import Any
-
-import pytest
-from typer.testing import CliRunner
 
 from hrms.cache.client import redis_client
 from hrms.cache.views import key
-from hrms.cli.main import app
-from hrms.tenants import service
-from hrms.tenants.models import NewTenant
-
-
-@pytest.fixture
-def cli(stack: Any) -> Any:
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args), catch_exceptions=False)
-
-
-@pytest.fixture
-def other_tenant(stack: Any, platform_actor: Any) -> Any:
-    slug = f"other-{secrets.token_hex(4)}"
-    return service.create_tenant(
-        NewTenant(name="Other", slug=slug, admin_email=f"a@{slug}.example.com"), platform_actor
-    )
 
 
 def _seed_keys(tenant_id: object) -> list[str]:

@@ -4,33 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import uuid
 from typing import Any
 
-import pytest
 from psycopg import sql
-from typer.testing import CliRunner
 
-from hrms.cli.main import app
 from hrms.db import maintenance
 from hrms.db.postgres import connect, transaction
-from hrms.tenants import service
-from hrms.tenants.models import NewTenant
-
-
-@pytest.fixture
-def cli(stack: Any) -> Any:
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args), catch_exceptions=False)
-
-
-@pytest.fixture
-def other_tenant(stack: Any, platform_actor: Any) -> Any:
-    slug = f"other-{secrets.token_hex(4)}"
-    return service.create_tenant(
-        NewTenant(name="Other", slug=slug, admin_email=f"a@{slug}.example.com"), platform_actor
-    )
 
 
 def _json(result: Any) -> Any:

@@ -84,11 +84,6 @@ class Payroll:
 
 
 @pytest.fixture
-def world(tenant: Any) -> World:
-    return World.create(tenant)
-
-
-@pytest.fixture
 def payroll(world: World) -> Payroll:
     return Payroll(world)
 

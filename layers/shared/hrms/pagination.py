@@ -11,6 +11,7 @@ from hrms.errors import BadRequest
 from hrms.models import ApiModel
 
 T = TypeVar("T")
+Row = dict[str, Any]
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -50,3 +51,11 @@ def decode_keyset(cursor: str | None, *parsers: Callable[[str], Any]) -> tuple[A
         return tuple(parse(part) for parse, part in zip(parsers, key, strict=True))
     except ValueError as exc:
         raise BadRequest("The cursor is not valid.") from exc
+
+
+def page_of(rows: list[Row], limit: int, position: Callable[[Row], list[Any]], item: Callable[[Row], T]) -> Page[T]:
+    """A page from `rows` fetched with `limit + 1`: the first `limit` as items, and a cursor holding the
+    last one's keyset `position` only if the extra row shows that more follow."""
+    page = rows[:limit]
+    next_cursor = encode_cursor(position(page[-1])) if len(rows) > limit and page else None
+    return Page(items=[item(row) for row in page], next_cursor=next_cursor)

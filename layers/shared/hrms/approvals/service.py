@@ -15,7 +15,7 @@ from hrms.auth.permissions import scope_of, user_permissions
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees.scope import caller_employee_id, visible
 from hrms.errors import NotFound
-from hrms.pagination import Page, decode_keyset, encode_cursor
+from hrms.pagination import Page, decode_keyset, page_of
 from hrms.tenancy import Actor, Tenant
 
 
@@ -40,10 +40,7 @@ def list_approvals(
         rows = repo.list_page(
             tx, condition, params, status=status, entity_type=entity_type, after=after, limit=limit + 1
         )
-    page, more = rows[:limit], len(rows) > limit
-    last = page[-1] if page else None
-    next_cursor = encode_cursor([last["created_at"].isoformat(), str(last["id"])]) if more and last else None
-    return Page(items=[approval(row) for row in page], next_cursor=next_cursor)
+    return page_of(rows, limit, lambda last: [last["created_at"].isoformat(), str(last["id"])], approval)
 
 
 def decide_approval(tenant: Tenant, actor: Actor, approval_id: UUID, decision: DecisionIn) -> Decision:

@@ -27,7 +27,7 @@ from hrms.employees.models import Employee, EmployeePatch, LeaveBalance, NewEmpl
 from hrms.employees.scope import Visibility, visible
 from hrms.errors import BadRequest, Conflict, Invalid, NotFound
 from hrms.org.cache import invalidate_org
-from hrms.pagination import Page, decode_cursor, encode_cursor
+from hrms.pagination import Page, decode_cursor, page_of
 from hrms.tenancy import Actor, Tenant
 
 # Epoch namespace bumped whenever reporting lines change; its row lock serialises those changes
@@ -74,10 +74,7 @@ def list_employees(
         _storable(filters.q, "query.q")
     with tenant_tx(tenant, actor) as tx:
         rows = repo.list_page(tx, visible(tx, scope, actor), filters, after, limit + 1)
-    page, more = rows[:limit], len(rows) > limit
-    last = page[-1] if page else None
-    next_cursor = encode_cursor([last["last_name"], last["first_name"], str(last["id"])]) if more and last else None
-    return Page(items=[_employee(r) for r in page], next_cursor=next_cursor)
+    return page_of(rows, limit, lambda last: [last["last_name"], last["first_name"], str(last["id"])], _employee)
 
 
 def get_employee(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID) -> Employee:

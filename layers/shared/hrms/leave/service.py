@@ -32,11 +32,11 @@ from hrms.dashboards.cache import invalidate_dashboards
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import repo as employees
 from hrms.employees.scope import caller_employee_id, visible
-from hrms.errors import BadRequest, Conflict, Invalid, NotFound
+from hrms.errors import Conflict, Invalid, NotFound
 from hrms.leave import repo
 from hrms.leave.models import Leave, LeaveRequest, LeaveType, LeaveTypePatch, NewLeaveType
 from hrms.leave.working_days import leave_year, leave_year_bounds, overlaps, working_days
-from hrms.pagination import Page, decode_cursor, decode_keyset, encode_cursor
+from hrms.pagination import Page, decode_keyset, page_of
 from hrms.tenancy import Actor, Tenant
 
 ENTITY = "leave"
@@ -45,14 +45,10 @@ ENTITY = "leave"
 
 
 def list_leave_types(tenant: Tenant, actor: Actor, limit: int, cursor: str | None) -> Page[LeaveType]:
-    key = decode_cursor(cursor)
-    if key is not None and len(key) != 1:
-        raise BadRequest("The cursor is not valid.")
+    after = decode_keyset(cursor, str)
     with tenant_tx(tenant, actor) as tx:
-        rows = repo.leave_types(tx, key[0] if key else None, limit + 1)
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor([page[-1]["code"].lower()]) if more and page else None
-    return Page(items=[_leave_type(row) for row in page], next_cursor=next_cursor)
+        rows = repo.leave_types(tx, after[0] if after else None, limit + 1)
+    return page_of(rows, limit, lambda last: [last["code"].lower()], _leave_type)
 
 
 def create_leave_type(tenant: Tenant, actor: Actor, new: NewLeaveType) -> LeaveType:
@@ -139,10 +135,7 @@ def list_leaves(
     after = decode_keyset(cursor, dt.date.fromisoformat, UUID)
     with tenant_tx(tenant, actor) as tx:
         rows = repo.list_page(tx, visible(tx, scope, actor), filters, after, limit + 1)
-    page, more = rows[:limit], len(rows) > limit
-    last = page[-1] if page else None
-    next_cursor = encode_cursor([last["start_date"].isoformat(), str(last["id"])]) if more and last else None
-    return Page(items=[_leave(row) for row in page], next_cursor=next_cursor)
+    return page_of(rows, limit, lambda last: [last["start_date"].isoformat(), str(last["id"])], _leave)
 
 
 def cancel_leave(tenant: Tenant, actor: Actor, scope: str, leave_id: UUID) -> Leave:

@@ -30,7 +30,7 @@ from hrms.db import crud
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.errors import Conflict, Invalid
 from hrms.leave.repo import calendar
-from hrms.pagination import Page, decode_keyset, encode_cursor
+from hrms.pagination import Page, decode_keyset, page_of
 from hrms.payroll import calculation, stats
 from hrms.payroll.models import LineComponent, PayrollRecord, PayrollRun, RunStatus, Totals, parse_month
 from hrms.tenancy import Actor, Tenant
@@ -79,10 +79,7 @@ def list_runs(
     }
     with tenant_tx(tenant, actor) as tx:
         rows = tx.execute(query.format(tx.t("payroll_runs")), params).fetchall()
-    page, more = rows[:limit], len(rows) > limit
-    last = page[-1] if page else None
-    next_cursor = encode_cursor([last["month"].isoformat(), str(last["id"])]) if more and last else None
-    return Page(items=[_run(row) for row in page], next_cursor=next_cursor)
+    return page_of(rows, limit, lambda last: [last["month"].isoformat(), str(last["id"])], _run)
 
 
 def get_run(tenant: Tenant, actor: Actor, run_id: UUID) -> PayrollRun:
@@ -107,9 +104,7 @@ def list_records(
     with tenant_tx(tenant, actor) as tx:
         _run_or_404(tx, run_id)
         rows = tx.execute(query.format(payroll=tx.t("payroll"), employees=tx.t("employees")), params).fetchall()
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor([page[-1]["employee_code"]]) if more and page else None
-    return Page(items=[_record(row) for row in page], next_cursor=next_cursor)
+    return page_of(rows, limit, lambda last: [last["employee_code"]], _record)
 
 
 def approve(tenant: Tenant, actor: Actor, run_id: UUID, comment: str | None) -> PayrollRun:

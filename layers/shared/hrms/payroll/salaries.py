@@ -16,8 +16,8 @@ from psycopg import sql
 
 from hrms.db import crud
 from hrms.db.postgres import TenantTx, tenant_tx
-from hrms.errors import BadRequest, Conflict, Invalid, NotFound
-from hrms.pagination import Page, decode_cursor, decode_keyset, encode_cursor
+from hrms.errors import Conflict, Invalid, NotFound
+from hrms.pagination import Page, decode_keyset, page_of
 from hrms.payroll.models import (
     ComponentOut,
     EmployeeSalary,
@@ -35,20 +35,16 @@ SALARY = "employee_salary"
 
 def list_structures(tenant: Tenant, actor: Actor, limit: int, cursor: str | None) -> Page[SalaryStructure]:
     """Keyset pages by name (case-insensitive)."""
-    key = decode_cursor(cursor)
-    if key is not None and len(key) != 1:
-        raise BadRequest("The cursor is not valid.")
+    after = decode_keyset(cursor, str)
     with tenant_tx(tenant, actor) as tx:
         rows = tx.execute(
             sql.SQL(
                 "SELECT * FROM {} WHERE %(after)s::text IS NULL OR lower(name) > %(after)s"
                 " ORDER BY lower(name) LIMIT %(limit)s"
             ).format(tx.t("salary_structures")),
-            {"after": key[0] if key else None, "limit": limit + 1},
+            {"after": after[0] if after else None, "limit": limit + 1},
         ).fetchall()
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor([page[-1]["name"].lower()]) if more and page else None
-    return Page(items=[_structure(row) for row in page], next_cursor=next_cursor)
+    return page_of(rows, limit, lambda last: [last["name"].lower()], _structure)
 
 
 def get_structure(tenant: Tenant, actor: Actor, structure_id: UUID) -> SalaryStructure:
@@ -108,9 +104,7 @@ def salary_history(
             ).format(tx.t("employee_salaries")),
             {"employee": employee_id, "after": after[0] if after else None, "limit": limit + 1},
         ).fetchall()
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor([page[-1]["effective_from"].isoformat()]) if more and page else None
-    return Page(items=[_salary(row) for row in page], next_cursor=next_cursor)
+    return page_of(rows, limit, lambda last: [last["effective_from"].isoformat()], _salary)
 
 
 def _employee_or_404(tx: TenantTx, employee_id: UUID) -> None:
