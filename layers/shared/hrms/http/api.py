@@ -9,13 +9,14 @@ Every invocation counts one `Requests` metric by outcome, and by operation and o
 from __future__ import annotations
 
 import base64
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Collection, Mapping
+from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from hrms.config import settings
@@ -77,6 +78,14 @@ class Api(APIGatewayRestResolver):
     def scope(self) -> str:
         """How far the caller's permission reaches: "all", "team" (reporting line) or "self"."""
         return self._scope or "all"
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """Powertools keeps the current event and context on its shared router class: fine with one
+        invocation per process (Lambda), but the local runtime runs many functions in one process, where
+        a concurrent request could be routed with another's event. Pin them on this instance instead."""
+        self.current_event = cast(APIGatewayProxyEvent, self._to_proxy_event(dict(event)))
+        self.lambda_context = context
+        return super().resolve(event, context)
 
     def _handle(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         """The Lambda entry point: the response, and the `Requests` metric of its outcome."""
