@@ -465,3 +465,42 @@ def test_balance_decimal_values_round_trip(org):
         (employee.employee_id,),
     )
     assert sorted(r["allocated"] for r in rows) == [Decimal("0.0"), Decimal("0.5"), Decimal("1.0"), Decimal("1.5")]
+
+
+# ---------------------------------------------------------------- correcting the joining date
+
+
+def _allocated(org: Org, employee_id: Any, year: int) -> dict[str, float]:
+    return {b.code: b.allocated for b in service.leave_balances(org.tenant, org.admin, "all", employee_id, year)}
+
+
+def _rejoin(org: Org, employee_id: Any, day: str) -> Any:
+    patch = EmployeePatch.model_validate({"dateOfJoining": day})
+    return service.update_employee(org.tenant, org.admin, "all", employee_id, patch)
+
+
+def test_a_corrected_joining_date_reprorates_that_years_balances(org):
+    employee = org.hire(dateOfJoining="2025-09-20").employee_id  # 4 months: annual 6
+    _rejoin(org, employee, "2025-03-01")  # 10 months: annual 15
+    assert _allocated(org, employee, 2025) == {"annual": 15.0, "casual": 5.0, "sick": 10.0, "unpaid": 0.0}
+
+    _rejoin(org, employee, "2026-01-05")  # another year, nothing booked: the balances move
+    assert _allocated(org, employee, 2025) == {}
+    assert _allocated(org, employee, 2026) == {"annual": 18.0, "casual": 6.0, "sick": 12.0, "unpaid": 0.0}
+
+
+def test_a_joining_date_correction_that_would_break_bookings_is_refused(org):
+    employee = org.hire(dateOfJoining="2025-01-01").employee_id
+    org.query(
+        sql.SQL(
+            "UPDATE {b} SET used = 10 FROM {t} lt"
+            " WHERE lt.id = {b}.leave_type_id AND lt.code = 'annual' AND employee_id = %s RETURNING 1"
+        ).format(b=org.t("employee_leave_balance"), t=org.t("leave_types")),
+        (employee,),
+    )
+    for day in ("2025-09-01", "2024-12-01"):  # annual would be 6 < 10 used; another year with days used
+        with pytest.raises(Invalid) as refused:
+            _rejoin(org, employee, day)
+        assert refused.value.errors[0]["field"] == "body.dateOfJoining"
+    _rejoin(org, employee, "2025-02-01")  # 11 months: annual 16.5 still covers the 10 used
+    assert _allocated(org, employee, 2025)["annual"] == 16.5

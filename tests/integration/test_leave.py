@@ -325,3 +325,14 @@ def test_the_versioned_settings_in_mongodb_override_the_weekend(world, team):
         world.tenant, world.admin, SettingsUpdate(settings={"weekendDays": [5, 6]}, expected_version=0)
     )
     assert world.request(team["employee_user"], "2024-02-11", "2024-02-11").days == 1  # Sunday is now a workday
+
+
+def test_the_joining_date_cannot_move_past_a_booked_leave(world: World, team: dict[str, Any]) -> None:
+    from hrms.employees import service as employees
+    from hrms.employees.models import EmployeePatch
+
+    world.request(team["employee_user"], "2024-02-05", "2024-02-06")
+    patch = EmployeePatch.model_validate({"dateOfJoining": "2024-03-01"})
+    with pytest.raises(Invalid) as refused:
+        employees.update_employee(world.tenant, world.admin, "all", team["employee"], patch)
+    assert "1 leave(s) start before 2024-03-01" in [e["message"] for e in refused.value.errors]

@@ -21,6 +21,7 @@ from hrms.approvals.models import DecisionIn
 from hrms.cache import store
 from hrms.dashboards import service as dashboards
 from hrms.employees import service as employees
+from hrms.employees.models import EmployeePatch
 from hrms.errors import Conflict, Forbidden, Invalid, NotFound
 from hrms.payroll import runs, salaries, stats
 from hrms.payroll.models import NewEmployeeSalary, NewSalaryStructure, SalaryStructurePatch
@@ -393,3 +394,12 @@ def test_dashboards_follow_the_run_and_its_approval(payroll: Payroll, world: Wor
     runs.approve(world.tenant, world.admin, run.payroll_run_id, None)
     payslips = dashboards.employee_dashboard(world.tenant, world.admin, "all", employee).payslips
     assert [(p.month, p.status, p.net) for p in payslips] == [(f"{this_month:%Y-%m}", "approved", run.totals.net)]
+
+
+def test_the_joining_date_of_someone_already_paid_cannot_move(payroll: Payroll, world: World) -> None:
+    employee = payroll.hire(joined="2026-03-10")
+    payroll.run()
+    patch = EmployeePatch.model_validate({"dateOfJoining": "2026-03-02"})
+    with pytest.raises(Invalid) as refused:
+        employees.update_employee(world.tenant, world.admin, "all", employee, patch)
+    assert refused.value.errors[0]["message"] == f"payroll has been run for {MONTH}"

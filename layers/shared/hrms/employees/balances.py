@@ -1,4 +1,5 @@
-"""Leave balances of an employee: initialised pro rata on hire, read per year."""
+"""Leave balances of an employee: initialised pro rata on hire, re-prorated when the joining date is
+corrected, read per year."""
 
 from __future__ import annotations
 
@@ -52,6 +53,79 @@ def initialise(tx: TenantTx, employee_id: UUID, joined: dt.date) -> dict[str, De
         {"year": joined.year, "allocated": {code: str(days) for code, days in allocated.items()}},
     )
     return allocated
+
+
+def joining_corrections(tx: TenantTx, employee_id: UUID, old: dt.date, new: dt.date) -> list[Row]:
+    """Why the joining date may not move from `old` to `new` (field errors); empty if it may.
+
+    Within one year the joining year's allocations are re-prorated, so none may fall below what is
+    already used or pending. Across years the balance rows would move, so nothing may be booked in the
+    old joining year. Either way no pending or approved leave may start before the new date, and no
+    payroll (not rejected) may have been run for a month up to the later joining month.
+    """
+    problems: list[str] = []
+    balances = tx.execute(
+        sql.SQL(
+            "SELECT lt.code, lt.annual_quota, b.used + b.pending AS booked FROM {balance} b"
+            " JOIN {types} lt ON lt.id = b.leave_type_id"
+            " WHERE b.employee_id = %s AND b.year = %s AND b.used + b.pending > 0"
+        ).format(balance=tx.t("employee_leave_balance"), types=tx.t("leave_types")),
+        (employee_id, old.year),
+    ).fetchall()
+    for row in balances:
+        if new.year != old.year or pro_rata(row["annual_quota"], new) < row["booked"]:
+            problems.append(f"{row['booked']} day(s) of {row['code']} leave are booked in {old.year}")
+    early = tx.execute(
+        sql.SQL(
+            "SELECT count(*) AS n FROM {} WHERE employee_id = %s AND status IN ('pending', 'approved')"
+            " AND start_date < %s"
+        ).format(tx.t("leaves")),
+        (employee_id, new),
+    ).fetchone()
+    if early and early["n"]:
+        problems.append(f"{early['n']} leave(s) start before {new.isoformat()}")
+    paid = tx.execute(
+        sql.SQL(
+            "SELECT to_char(max(p.month), 'YYYY-MM') AS month"
+            " FROM {payroll} p JOIN {runs} r ON r.id = p.payroll_run_id"
+            " WHERE p.employee_id = %s AND r.status <> 'rejected' AND p.month <= date_trunc('month', %s::date)"
+        ).format(payroll=tx.t("payroll"), runs=tx.t("payroll_runs")),
+        (employee_id, max(old, new)),
+    ).fetchone()
+    if paid and paid["month"]:
+        problems.append(f"payroll has been run for {paid['month']}")
+    return [{"field": "body.dateOfJoining", "type": "joining_date_in_use", "message": p} for p in problems]
+
+
+def correct_joining(tx: TenantTx, employee_id: UUID, old: dt.date, new: dt.date) -> None:
+    """Re-prorate (or, across years, move) the joining year's balances after `joining_corrections` allowed it."""
+    if new.year != old.year:
+        tx.execute(
+            sql.SQL("DELETE FROM {} WHERE employee_id = %s AND year = %s").format(tx.t("employee_leave_balance")),
+            (employee_id, old.year),
+        )
+        initialise(tx, employee_id, new)
+        return
+    types = tx.execute(
+        sql.SQL("SELECT id, code, annual_quota FROM {} WHERE is_active").format(tx.t("leave_types"))
+    ).fetchall()
+    allocated = {t["code"]: pro_rata(t["annual_quota"], new) for t in types}
+    tx.execute(
+        sql.SQL(
+            "UPDATE {} b SET allocated = t.allocated, updated_at = now()"
+            " FROM unnest(%s::uuid[], %s::numeric[]) AS t(id, allocated)"
+            " WHERE b.employee_id = %s AND b.year = %s AND b.leave_type_id = t.id"
+        ).format(tx.t("employee_leave_balance")),
+        ([t["id"] for t in types], [allocated[t["code"]] for t in types], employee_id, new.year),
+    )
+    audit.record(
+        tx,
+        "leave_balance.reprorated",
+        "employee",
+        employee_id,
+        {"dateOfJoining": old.isoformat()},
+        {"dateOfJoining": new.isoformat(), "allocated": {code: str(days) for code, days in allocated.items()}},
+    )
 
 
 def for_year(tx: TenantTx, employee_id: UUID, year: int) -> list[Row]:

@@ -3,7 +3,8 @@
 Every operation is one tenant transaction. `scope` ("all", "team", "self") is how far the caller's
 permission reaches; records outside it are "not found". PAN and Aadhaar are validated by the
 models, encrypted here (`hrms.pii`) and stored with a blind index and a masked form; only the
-masked form ever leaves this module.
+masked form ever leaves this module. Correcting `dateOfJoining` re-prorates the joining year's
+leave allocations (`balances.correct_joining`), unless leave or payroll already depends on it (422).
 """
 
 from __future__ import annotations
@@ -132,10 +133,15 @@ def _change(tx: TenantTx, vis: Visibility, employee_id: UUID, requested: dict[st
         if manager_id == employee_id or repo.chain_reaches(tx, manager_id, employee_id):
             errors.append(_field_error("managerId", "cycle", "would make the employee their own (indirect) manager"))
     errors += _status_rules(tx, before, changes)
+    joined: dt.date = changes.get("date_of_joining") or before["date_of_joining"]
+    if joined != before["date_of_joining"]:
+        errors += balances.joining_corrections(tx, employee_id, before["date_of_joining"], joined)
     _raise_if_any(errors)
 
     with _unique_fields():
         after = repo.update(tx, employee_id, changes)
+    if joined != before["date_of_joining"]:
+        balances.correct_joining(tx, employee_id, before["date_of_joining"], joined)
     if after["department_id"] != before["department_id"] or after["status"] != before["status"]:
         invalidate_org(tx)
     if any(after[k] != before[k] for k in _DASHBOARD_FIELDS):
