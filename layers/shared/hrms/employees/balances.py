@@ -27,26 +27,28 @@ def pro_rata(annual_quota: Decimal, joined: dt.date) -> Decimal:
     return (exact * 2).quantize(Decimal(1), rounding=ROUND_HALF_UP) / 2
 
 
-def initialise(tx: TenantTx, employee_id: UUID, joined: dt.date) -> dict[str, Decimal]:
+def initialise(tx: TenantTx, employee_id: UUID, joined: dt.date, *, reprorate: bool = False) -> dict[str, Decimal]:
     """A balance row per active leave type for the joining year (the guide's initializeLeaveBalance).
 
-    Returns {leave type code: allocated days}. An existing row for the year is left as it is.
+    Returns {leave type code: allocated days}. An existing row for the year is left as it is, or with
+    `reprorate` (a corrected joining date) given the new allocation.
     """
     types = tx.execute(
         sql.SQL("SELECT id, code, annual_quota FROM {} WHERE is_active ORDER BY code").format(tx.t("leave_types"))
     ).fetchall()
     allocated = {t["code"]: pro_rata(t["annual_quota"], joined) for t in types}
+    on_conflict = "DO UPDATE SET allocated = EXCLUDED.allocated, updated_at = now()" if reprorate else "DO NOTHING"
     tx.execute(
         sql.SQL(
             "INSERT INTO {} (employee_id, leave_type_id, year, allocated)"
             " SELECT %s, t.id, %s, t.allocated FROM unnest(%s::uuid[], %s::numeric[]) AS t(id, allocated)"
-            " ON CONFLICT (employee_id, leave_type_id, year) DO NOTHING"
-        ).format(tx.t("employee_leave_balance")),
+            " ON CONFLICT (employee_id, leave_type_id, year) {}"
+        ).format(tx.t("employee_leave_balance"), sql.SQL(on_conflict)),
         (employee_id, joined.year, [t["id"] for t in types], [allocated[t["code"]] for t in types]),
     )
     audit.record(
         tx,
-        "leave_balance.initialised",
+        "leave_balance.reprorated" if reprorate else "leave_balance.initialised",
         "employee",
         employee_id,
         None,
@@ -104,28 +106,7 @@ def correct_joining(tx: TenantTx, employee_id: UUID, old: dt.date, new: dt.date)
             sql.SQL("DELETE FROM {} WHERE employee_id = %s AND year = %s").format(tx.t("employee_leave_balance")),
             (employee_id, old.year),
         )
-        initialise(tx, employee_id, new)
-        return
-    types = tx.execute(
-        sql.SQL("SELECT id, code, annual_quota FROM {} WHERE is_active").format(tx.t("leave_types"))
-    ).fetchall()
-    allocated = {t["code"]: pro_rata(t["annual_quota"], new) for t in types}
-    tx.execute(
-        sql.SQL(
-            "UPDATE {} b SET allocated = t.allocated, updated_at = now()"
-            " FROM unnest(%s::uuid[], %s::numeric[]) AS t(id, allocated)"
-            " WHERE b.employee_id = %s AND b.year = %s AND b.leave_type_id = t.id"
-        ).format(tx.t("employee_leave_balance")),
-        ([t["id"] for t in types], [allocated[t["code"]] for t in types], employee_id, new.year),
-    )
-    audit.record(
-        tx,
-        "leave_balance.reprorated",
-        "employee",
-        employee_id,
-        {"dateOfJoining": old.isoformat()},
-        {"dateOfJoining": new.isoformat(), "allocated": {code: str(days) for code, days in allocated.items()}},
-    )
+    initialise(tx, employee_id, new, reprorate=True)
 
 
 def for_year(tx: TenantTx, employee_id: UUID, year: int) -> list[Row]:
