@@ -403,3 +403,22 @@ def test_the_joining_date_of_someone_already_paid_cannot_move(payroll: Payroll, 
     with pytest.raises(Invalid) as refused:
         employees.update_employee(world.tenant, world.admin, "all", employee, patch)
     assert refused.value.errors[0]["message"] == f"payroll has been run for {MONTH}"
+
+
+def test_payslips_on_a_dashboard_are_for_the_employee_and_payroll_readers_only(payroll: Payroll, world: World) -> None:
+    manager = payroll.hire()
+    employee = payroll.hire(manager_id=manager)
+    run = payroll.run()
+    runs.approve(world.tenant, world.admin, run.payroll_run_id, None)
+    viewers = {
+        "self": (world.user(employee, "employee"), "self"),
+        "hr": (world.user(None, "hr_manager"), "all"),
+        "manager": (world.user(manager, "manager"), "team"),
+    }
+    seen = {
+        name: dashboards.employee_dashboard(world.tenant, actor, scope, employee).payslips
+        for name, (actor, scope) in viewers.items()
+    }
+    assert [p.month for p in seen["self"] or []] == [MONTH]
+    assert seen["hr"] == seen["self"]
+    assert seen["manager"] is None  # the manager sees the report's leave, not their pay

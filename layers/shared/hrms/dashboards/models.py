@@ -52,4 +52,7 @@ class EmployeeDashboard(ApiModel):
     balances: list[LeaveBalance]
     pending_leaves: list[Leave] = Field(description="The employee's leave requests awaiting a decision.")
     approvals_waiting: int = Field(description="Pending approval tasks assigned to the employee (as a manager).")
-    payslips: list[Payslip] = Field(description="The last 6 approved or processed payslips, newest first.")
+    payslips: list[Payslip] | None = Field(
+        description="The last 6 approved or processed payslips, newest first; null unless the caller is the"
+        " employee or may read payroll (a manager sees a report's leave, not their pay)."
+    )

@@ -3,7 +3,8 @@
 One `tenant_tx` per read. The executive dashboard needs the "all" scope (403 otherwise); an
 employee's needs that employee within the caller's scope, checked before the cache is read, so a
 cached dashboard is never handed to someone who may not see it (404, as for the employee record).
-"Today" and "this month" are the tenant's (its time zone), computed on a miss.
+"Today" and "this month" are the tenant's (its time zone), computed on a miss. Payslips are shown
+only to the employee and to callers who may read payroll: a manager sees a report's leave, not pay.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from uuid import UUID
 
 from psycopg import sql
 
+from hrms.auth.permissions import scope_of, user_permissions
 from hrms.dashboards import cache, repo
 from hrms.dashboards.models import (
     DepartmentHeadcount,
@@ -24,7 +26,7 @@ from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import balances
 from hrms.employees import repo as employees
 from hrms.employees.models import LeaveBalance
-from hrms.employees.scope import Visibility, visible
+from hrms.employees.scope import Visibility, caller_employee_id, visible
 from hrms.errors import Forbidden, NotFound
 from hrms.leave import repo as leave
 from hrms.leave.models import Leave
@@ -50,7 +52,11 @@ def employee_dashboard(tenant: Tenant, actor: Actor, scope: str, employee_id: UU
         data = cache.cached(
             tx, cache.employee_key(tx, employee_id), lambda: _employee(tx, employee_id).model_dump(mode="json")
         )
-    return EmployeeDashboard.model_validate(data)
+        sees_pay = caller_employee_id(tx, actor) == employee_id or (
+            scope_of(user_permissions(tx, actor), "payroll:read") == "all"
+        )
+    dashboard = EmployeeDashboard.model_validate(data)
+    return dashboard if sees_pay else dashboard.model_copy(update={"payslips": None})
 
 
 def _executive(tx: TenantTx) -> ExecutiveDashboard:
