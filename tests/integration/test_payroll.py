@@ -422,3 +422,23 @@ def test_payslips_on_a_dashboard_are_for_the_employee_and_payroll_readers_only(p
     assert [p.month for p in seen["self"] or []] == [MONTH]
     assert seen["hr"] == seen["self"]
     assert seen["manager"] is None  # the manager sees the report's leave, not their pay
+
+
+def test_a_draft_whose_inputs_changed_cannot_be_approved(payroll: Payroll, world: World) -> None:
+    """What is approved is what the records say: a revision after the draft makes it stale."""
+    employee = payroll.hire()
+    run = payroll.run()
+    payroll.pay(employee, "2400000", "2026-03-16")  # allowed: the month is only a draft
+    with pytest.raises(Conflict) as refused:
+        runs.approve(world.tenant, world.admin, run.payroll_run_id, None)
+    assert refused.value.extra["runStatus"] == "stale"
+    assert runs.get_run(world.tenant, world.admin, run.payroll_run_id).status == "draft"
+    assert world.query(
+        sql.SQL("SELECT count(*) AS n FROM {} WHERE status = 'rejected'").format(world.t("payroll_runs"))
+    ) == [{"n": 0}]  # the recomputation left nothing behind
+
+    hr = world.user(None, "hr_manager")
+    approvals.decide_approval(world.tenant, hr, run.approval_id, DecisionIn(decision="reject"))
+    again = payroll.run()
+    assert runs.approve(world.tenant, world.admin, again.payroll_run_id, None).status == "approved"
+    assert payroll.records(again.payroll_run_id)[employee].net > run.totals.net

@@ -27,6 +27,7 @@ from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from psycopg import sql
 
 from hrms.db.postgres import TenantTx
@@ -120,11 +121,18 @@ WHERE run.id = %(run)s
 RETURNING run.*
 """
 
+_FINGERPRINT = """
+SELECT count(*) AS employees,
+       md5(string_agg(concat_ws('|', employee_id, paid_days, gross, deductions, net, components), ','
+           ORDER BY employee_id)) AS digest
+FROM {payroll} WHERE payroll_run_id = %s
+"""
+
 _TABLES = ("employees", "employee_salaries", "leaves", "leave_types", "holidays", "payroll", "payroll_runs")
 
 
 def compute_and_write(
-    tx: TenantTx, run_id: UUID, month: dt.date, weekend: Collection[int], approval_id: UUID
+    tx: TenantTx, run_id: UUID, month: dt.date, weekend: Collection[int], approval_id: UUID | None
 ) -> dict[str, Any]:
     """Write the month's records of run `run_id`, set its totals and approval; return the run row."""
     query = sql.SQL(_COMPUTE_AND_WRITE).format(**{name: tx.t(name) for name in _TABLES})
@@ -134,3 +142,23 @@ def compute_and_write(
     if row is None:
         raise LookupError(f"payroll run {run_id} vanished while it was being computed")
     return row
+
+
+def is_current(tx: TenantTx, run_id: UUID, month: dt.date, weekend: Collection[int]) -> bool:
+    """Whether computing the month now gives exactly the run's records (same people, days and amounts).
+
+    The month is computed again under a savepoint that is rolled back, so nothing of it remains.
+    """
+    query = sql.SQL(_FINGERPRINT).format(payroll=tx.t("payroll"))
+    stored = tx.execute(query, (run_id,)).fetchone()
+    fresh = None
+    with tx.conn.transaction():  # a savepoint: psycopg.Rollback below undoes it and is swallowed
+        scratch = tx.execute(
+            sql.SQL("INSERT INTO {} (month, status) VALUES (%s, 'rejected') RETURNING id").format(tx.t("payroll_runs")),
+            (month,),
+        ).fetchone()
+        assert scratch is not None
+        compute_and_write(tx, scratch["id"], month, weekend, None)
+        fresh = tx.execute(query, (scratch["id"],)).fetchone()
+        raise psycopg.Rollback
+    return stored == fresh

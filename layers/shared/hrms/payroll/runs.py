@@ -6,7 +6,9 @@
 - Processing writes the run, every record and the first approval task in one transaction;
   the records come from one set-based statement (`hrms.payroll.calculation`).
 - Approval goes through the engine (workflow "payroll", hr_manager by default), so who may
-  approve is the workflow's business; a rejection there is final for the run.
+  approve is the workflow's business; a rejection there is final for the run. The final approval
+  recomputes the month and refuses (409) a draft whose inputs changed since it was computed, so
+  what is approved is what the records say.
 - Only an approved run may be processed; a processed run and its records never change (the
   service refuses with a 409, and triggers refuse any other write).
 - Run and status changes invalidate the month's stats and the dashboards; the stats are warmed
@@ -141,6 +143,12 @@ def finalise(tx: TenantTx, run_id: UUID, outcome: str) -> str:
     run = _run_or_404(tx, run_id, for_update=True)
     if run["status"] != "draft":
         raise Conflict(f"This payroll run is already {run['status']}.", runStatus=run["status"])
+    if outcome == "approved" and not calculation.is_current(tx, run_id, run["month"], calendar(tx).weekend):
+        raise Conflict(
+            "Salaries, employment or leave of this month changed after the draft was computed:"
+            " reject it and run the month again.",
+            runStatus="stale",
+        )
     changes: Row = {"status": outcome}
     if outcome == "approved":
         changes["approved_at"] = _now()
