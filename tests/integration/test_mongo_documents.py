@@ -26,17 +26,19 @@ def _new(**overrides: object) -> NewDocument:
     return NewDocument(**{**fields, **overrides})
 
 
-def test_presigned_put_then_get_round_trip_returns_the_content(tenant, stack):
+def test_presigned_put_then_get_round_trip_returns_the_content_and_shows_it_uploaded(tenant, stack):
     t = as_tenant(tenant)
     hr = actor(t, "hr_manager")
     _, emp = employee_user(t, "employee")
     upload = service.create_document(t, hr, "all", _new(employee_id=emp))
     assert upload.s3_key == f"tenants/{t.tenant_id}/documents/{upload.document_id}/pass_port.pdf"
 
+    assert service.get_document(t, hr, "all", _uuid(upload.document_id)).uploaded is False
     put = httpx.put(upload.upload_url, content=PDF, headers=upload.upload_headers)
     assert put.status_code == 200, put.text
 
     got = service.get_document(t, hr, "all", _uuid(upload.document_id))
+    assert got.uploaded is True
     assert got.download_url
     download = httpx.get(got.download_url)
     assert download.status_code == 200

@@ -33,6 +33,10 @@ class Document(ApiModel):
     created_at: datetime
     created_by: str
     download_url: str | None = None
+    uploaded: bool | None = Field(
+        default=None,
+        description="On GET /documents/{id}: whether S3 holds the file at its declared size (null in lists).",
+    )
 
 
 class DocumentUpload(ApiModel):

@@ -72,7 +72,8 @@ def create_document(tenant: Tenant, actor: Actor, scope: str, body: NewDocument)
 
 
 def get_document(tenant: Tenant, actor: Actor, scope: str, document_id: UUID) -> Document:
-    return _public(_visible_or_404(tenant, actor, scope, document_id), with_url=True)
+    doc = _visible_or_404(tenant, actor, scope, document_id)
+    return _public(doc, with_url=True).model_copy(update={"uploaded": _uploaded(doc)})
 
 
 def delete_document(tenant: Tenant, actor: Actor, scope: str, document_id: UUID) -> None:
@@ -189,6 +190,19 @@ def _presigner() -> Any:
         endpoint_url=cfg.aws_endpoint_url,
         config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
     )
+
+
+def _uploaded(doc: dict[str, Any]) -> bool:
+    """Whether the presigned upload happened: the object exists with the declared size."""
+    from botocore.exceptions import ClientError
+
+    try:
+        head = _presigner().head_object(Bucket=settings().documents_bucket, Key=doc["s3Key"])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return bool(head["ContentLength"] == doc["sizeBytes"])
 
 
 def _public(doc: dict[str, Any], *, with_url: bool) -> Document:
