@@ -442,3 +442,18 @@ def test_a_draft_whose_inputs_changed_cannot_be_approved(payroll: Payroll, world
     again = payroll.run()
     assert runs.approve(world.tenant, world.admin, again.payroll_run_id, None).status == "approved"
     assert payroll.records(again.payroll_run_id)[employee].net > run.totals.net
+
+
+def test_a_run_stands_even_if_warming_its_stats_fails(
+    payroll: Payroll, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payroll.hire()
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("stats store unavailable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(stats, "_cached", broken)
+        run = payroll.run()
+    assert runs.get_run(world.tenant, world.admin, run.payroll_run_id).employee_count == 1
+    assert stats.payroll_stats(world.tenant, world.admin, MONTH).net == run.totals.net

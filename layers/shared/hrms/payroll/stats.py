@@ -10,6 +10,7 @@ from psycopg import sql
 from hrms.cache import views
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.errors import NotFound
+from hrms.observability import logger
 from hrms.payroll.models import DepartmentStats, PayrollStats, parse_month
 from hrms.tenancy import Actor, Tenant
 
@@ -39,9 +40,15 @@ def payroll_stats(tenant: Tenant, actor: Actor, month_text: str) -> PayrollStats
 
 
 def warm(tenant: Tenant, actor: Actor, month: dt.date) -> None:
-    """Recompute and store the month's stats (after the change that invalidated them has committed)."""
-    with tenant_tx(tenant, actor) as tx:
-        _cached(tx, month)
+    """Recompute and store the month's stats after the change that invalidated them has committed.
+
+    Best effort: the change is done, so a failure here is logged and the next read computes them.
+    """
+    try:
+        with tenant_tx(tenant, actor) as tx:
+            _cached(tx, month)
+    except Exception:
+        logger.warning("payroll stats of %s not warmed", f"{month:%Y-%m}", exc_info=True)
 
 
 def _cached(tx: TenantTx, month: dt.date) -> dict[str, Any] | None:
