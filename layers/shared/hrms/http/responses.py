@@ -28,17 +28,18 @@ def no_content() -> Response[None]:
     return Response(status_code=204, body=None)
 
 
-def problem(status: int, detail: str, *, errors: list[dict[str, Any]] | None = None, **extra: Any) -> Response:
-    """An RFC 9457 problem document."""
+def problem(status: int, detail: str, /, *, errors: list[dict[str, Any]] | None = None, **extra: Any) -> Response:
+    """An RFC 9457 problem document. `extra` members (e.g. a Conflict's `payrollRunId`) add to the
+    standard ones and never replace them: an extra named `status` cannot change the answer's status."""
     title = HTTPStatus(status).phrase
-    body = {
+    standard = {
         "type": PROBLEM_BASE + title.lower().replace(" ", "-"),
         "title": title,
         "status": status,
         "detail": detail,
         "errors": errors or [],
-        **extra,
     }
+    body = {**standard, **{key: value for key, value in extra.items() if key not in standard}}
     # Powertools only serialises application/json bodies itself.
     return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(body, default=str))
 
