@@ -56,7 +56,7 @@ def process_payroll(tenant: Tenant, actor: Actor, month_text: str) -> PayrollRun
         task = engine.start(tx, ENTITY, run_id, None)
         run = calculation.compute_and_write(tx, run_id, month, cal.weekend, task["id"])
         audit.record(tx, f"{RUN}.created", RUN, run_id, None, run)
-        _invalidate(tx, month)
+        _invalidate_stats(tx, month)  # the dashboards: engine.start dropped them
     stats.warm(tenant, actor, month)
     return _run(run)
 
@@ -130,7 +130,8 @@ def mark_processed(tenant: Tenant, actor: Actor, run_id: UUID) -> PayrollRun:
                 f"Only an approved payroll run can be processed; this one is {run['status']}.", runStatus=run["status"]
             )
         run = crud.update(tx, "payroll_runs", RUN, run_id, {"status": "processed", "processed_at": _now()})
-        _invalidate(tx, run["month"])
+        _invalidate_stats(tx, run["month"])
+        invalidate_dashboards(tx)  # the payroll trend and payslips show the status
     stats.warm(tenant, actor, run["month"])
     return _run(run)
 
@@ -153,7 +154,7 @@ def finalise(tx: TenantTx, run_id: UUID, outcome: str) -> str:
     if outcome == "approved":
         changes["approved_at"] = _now()
     crud.update(tx, "payroll_runs", RUN, run_id, changes)
-    _invalidate(tx, run["month"])
+    _invalidate_stats(tx, run["month"])  # the dashboards: engine.decide drops them after this
     return outcome
 
 
@@ -182,9 +183,8 @@ def _claim_month(tx: TenantTx, actor: Actor, month: dt.date) -> UUID:
     )
 
 
-def _invalidate(tx: TenantTx, month: dt.date) -> None:
+def _invalidate_stats(tx: TenantTx, month: dt.date) -> None:
     views.invalidate(tx, stats.NAMESPACE, [stats.cache_key(tx.tenant.tenant_id, month)])
-    invalidate_dashboards(tx)  # the payroll trend, and payslips once approved (the epoch covers every employee)
 
 
 def _run_or_404(tx: TenantTx, run_id: UUID, *, for_update: bool = False) -> Row:

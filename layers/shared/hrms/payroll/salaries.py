@@ -16,6 +16,7 @@ from psycopg import sql
 
 from hrms.db import crud
 from hrms.db.postgres import TenantTx, tenant_tx
+from hrms.employees import repo as employees
 from hrms.errors import Conflict, Invalid, NotFound
 from hrms.pagination import Page, decode_keyset, page_of
 from hrms.payroll.models import (
@@ -108,7 +109,7 @@ def salary_history(
 
 
 def _employee_or_404(tx: TenantTx, employee_id: UUID) -> None:
-    if crud.get(tx, "employees", employee_id) is None:
+    if not employees.exists(tx, "employees", employee_id):
         raise NotFound("No such employee.")
 
 
