@@ -80,3 +80,28 @@ def test_employees_and_managers_see_no_payroll(org: Org) -> None:
     for token in (org.employee_token, org.manager_token):
         assert org.client.get("/payroll/runs", headers=bearer(token)).status_code == 403
         assert org.client.get(f"/employees/{org.employee}/salaries", headers=bearer(token)).status_code == 403
+
+
+def test_structures_are_listed_read_and_changed(org: Org) -> None:
+    created = org.call("POST", "/salary-structures", json=STRUCTURE).json()
+    path = f"/salary-structures/{created['salaryStructureId']}"
+    assert [s["name"] for s in org.call("GET", "/salary-structures").json()["items"]] == ["Standard"]
+    assert org.call("GET", path).json() == created
+
+    renamed = org.call("PATCH", path, json={"name": "Standard 2027", "isActive": False})
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["name"], renamed.json()["isActive"]) == ("Standard 2027", False)
+    assert renamed.json()["components"] == created["components"]
+    _problem(org.call("PATCH", path, json={"components": []}), 422)
+    _problem(org.call("GET", "/salary-structures/00000000-0000-4000-8000-000000000000"), 404)
+
+
+def test_a_run_is_read_back_by_id(org: Org) -> None:
+    structure = org.call("POST", "/salary-structures", json=STRUCTURE).json()["salaryStructureId"]
+    body = {"salaryStructureId": structure, "annualCtc": "600000.00", "effectiveFrom": "2024-01-01"}
+    assert org.call("POST", f"/employees/{org.employee}/salaries", json=body).status_code == 201
+    run = org.call("POST", "/payroll/runs", json={"month": "2026-01"}).json()
+    got = org.call("GET", f"/payroll/runs/{run['payrollRunId']}")
+    assert got.status_code == 200 and got.json() == run
+    history = org.call("GET", f"/employees/{org.employee}/salaries").json()["items"]
+    assert [(s["annualCtc"], s["effectiveFrom"]) for s in history] == [("600000.00", "2024-01-01")]
