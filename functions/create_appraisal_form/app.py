@@ -4,7 +4,7 @@ from hrms.appraisals import service
 from hrms.appraisals.models import AppraisalForm, NewAppraisalForm
 from hrms.http import Response, api, created
 
-app = api(permission="appraisals:write")
+app = api(permission="appraisal-forms:write")
 
 
 @app.post("/appraisal-forms")

@@ -9,7 +9,7 @@ from hrms.appraisals import service
 from hrms.appraisals.models import AppraisalForm
 from hrms.http import Response, api, ok
 
-app = api(permission="appraisals:read")
+app = api(permission="appraisal-forms:read")
 
 
 @app.get("/appraisal-forms/<formId>")

@@ -4,12 +4,12 @@ from hrms.dashboards import service
 from hrms.dashboards.models import ExecutiveDashboard
 from hrms.http import Response, api, ok
 
-app = api(roles={"admin", "hr_manager"}, permission="dashboards:read")
+app = api(permission="executive-dashboard:read")
 
 
 @app.get("/dashboards/executive")
 def get_executive_dashboard() -> Response[ExecutiveDashboard]:
-    return ok(service.executive_dashboard(app.tenant, app.actor, app.scope))
+    return ok(service.executive_dashboard(app.tenant, app.actor))
 
 
 handler = app.handler

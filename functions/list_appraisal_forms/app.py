@@ -9,7 +9,7 @@ from hrms.appraisals.models import AppraisalForm
 from hrms.http import Response, api, ok
 from hrms.pagination import Page
 
-app = api(permission="appraisals:read")
+app = api(permission="appraisal-forms:read")
 
 
 @app.get("/appraisal-forms")

@@ -1,4 +1,4 @@
-"""GET /employees/{employeeId}/salaries: the employee's salary history, newest revision first."""
+"""GET /employees/{employeeId}/salaries: salary history, newest first (one's own always; others by scope)."""
 
 from typing import Annotated
 from uuid import UUID
@@ -10,7 +10,7 @@ from hrms.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from hrms.payroll import salaries
 from hrms.payroll.models import EmployeeSalary
 
-app = api(permission="payroll:read")
+app = api(permission="salaries:read", free_for_self=True)
 
 
 @app.get("/employees/<employeeId>/salaries")
@@ -19,7 +19,7 @@ def list_employee_salaries(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Response[Page[EmployeeSalary]]:
-    return ok(salaries.salary_history(app.tenant, app.actor, employeeId, limit, cursor))
+    return ok(salaries.salary_history(app.tenant, app.actor, app.scope, employeeId, limit, cursor))
 
 
 handler = app.handler

@@ -9,7 +9,7 @@ from hrms.leave import service
 from hrms.leave.models import LeaveType
 from hrms.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
-app = api(permission="leave:read")
+app = api(permission="leave-types:read")
 
 
 @app.get("/leave-types")

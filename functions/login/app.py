@@ -2,14 +2,14 @@
 
 from hrms.auth import login as session
 from hrms.auth.models import LoginIn, LoginOut
-from hrms.http import Response, api, ok
+from hrms.http import NO_STORE, Response, api, ok
 
 app = api(public=True)
 
 
 @app.post("/auth/login")
 def login(body: LoginIn) -> Response[LoginOut]:
-    return ok(session.login(body))
+    return ok(session.login(body), headers=NO_STORE)
 
 
 handler = app.handler

@@ -6,7 +6,7 @@ from hrms.appraisals import service
 from hrms.appraisals.models import AppraisalForm, NewAppraisalForm
 from hrms.http import Response, api, ok
 
-app = api(permission="appraisals:write")
+app = api(permission="appraisal-forms:write")
 
 
 @app.put("/appraisal-forms/<formId>")

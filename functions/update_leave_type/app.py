@@ -6,7 +6,7 @@ from hrms.http import Response, api, ok
 from hrms.leave import service
 from hrms.leave.models import LeaveType, LeaveTypePatch
 
-app = api(permission="leave:write")
+app = api(permission="leave-types:write")
 
 
 @app.patch("/leave-types/<leaveTypeId>")

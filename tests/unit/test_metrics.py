@@ -6,15 +6,17 @@ import json
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
+from hrms.auth import credentials
 from hrms.backup import scheduled
 from hrms.backup.models import DailyReport
 from hrms.config import settings
 from hrms.http import api, ok
 from hrms.observability import container_metrics
+from hrms.tenancy import Actor, Tenant
 
 TENANT_ID = str(uuid4())
 
@@ -25,6 +27,16 @@ def _settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     settings.cache_clear()
     yield
     settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _admitted_as_in_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No database here: the caller is whoever the authorizer context names (a unit-test stub)."""
+
+    def admit(context: dict[str, Any]) -> Actor:
+        return Actor(context["userId"], context["role"], Tenant(UUID(context["tenantId"]), context["schemaName"]))
+
+    monkeypatch.setattr(credentials, "admit", admit)
 
 
 def _context() -> Any:

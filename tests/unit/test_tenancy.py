@@ -6,12 +6,11 @@ from uuid import uuid4
 
 import pytest
 
+from hrms.auth import credentials
 from hrms.errors import Unauthorized
 from hrms.tenancy import (
-    PLATFORM_ADMIN,
     SCHEMA_PATTERN,
     Tenant,
-    actor_from_authorizer,
     checked_schema_name,
     schema_name_for,
 )
@@ -95,28 +94,12 @@ def test_tenant_refuses_a_malformed_schema_name():
         Tenant(uuid4(), "public")
 
 
-def test_actor_of_a_tenant_user_carries_its_tenant():
-    tenant_id = uuid4()
-    actor = actor_from_authorizer(
-        {"userId": "u1", "role": "admin", "tenantId": str(tenant_id), "schemaName": "tenant_acme_deadbeef"}
-    )
-    assert actor.tenant == Tenant(tenant_id, "tenant_acme_deadbeef")
-    assert actor.role == "admin"
-    assert not actor.is_platform_admin
-
-
-def test_actor_of_a_platform_admin_has_no_tenant():
-    actor = actor_from_authorizer({"userId": "ops", "role": PLATFORM_ADMIN})
-    assert actor.tenant is None
-    assert actor.is_platform_admin
-
-
 @pytest.mark.parametrize("context", [None, {}, {"role": "admin"}, {"userId": "u1"}])
 def test_missing_authorizer_context_is_unauthorized(context):
     with pytest.raises(Unauthorized):
-        actor_from_authorizer(context)
+        credentials.admit(context)
 
 
-def test_authorizer_context_with_a_bad_schema_name_is_refused():
-    with pytest.raises(ValueError):
-        actor_from_authorizer({"userId": "u1", "role": "admin", "tenantId": str(uuid4()), "schemaName": "public"})
+def test_authorizer_context_with_a_bad_schema_name_is_refused_before_any_query():
+    with pytest.raises(Unauthorized):
+        credentials.admit({"userId": str(uuid4()), "role": "admin", "tenantId": str(uuid4()), "schemaName": "public"})

@@ -53,6 +53,17 @@ class Invalid(DomainError):
     title = "Validation failed"
 
 
+class TooManyRequests(DomainError):
+    """429 with a Retry-After header (seconds)."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after_s = max(1, retry_after_s)
+
+
 class DependencyDown(DomainError):
     status = 503
     title = "Service unavailable"

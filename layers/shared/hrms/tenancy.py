@@ -5,10 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
-
-from hrms.errors import Unauthorized
 
 SLUG_PATTERN = r"^[a-z0-9](-?[a-z0-9])*$"
 SCHEMA_PATTERN = re.compile(r"^tenant_[a-z0-9_]{1,40}_[0-9a-f]{8}$")
@@ -45,6 +42,8 @@ class Actor:
     role: str
     tenant: Tenant | None
     must_change_password: bool = False
+    employee_id: UUID | None = None  # set by admission (hrms.auth.credentials) for tenant users
+    permissions: tuple[str, ...] = ()  # the role's grants at admission; empty for platform admins and jobs
 
     @property
     def is_platform_admin(self) -> bool:
@@ -57,14 +56,3 @@ class Actor:
             return UUID(self.user_id)
         except ValueError:
             return None
-
-
-def actor_from_authorizer(context: dict[str, Any] | None) -> Actor:
-    """Build the actor from the API Gateway authorizer context, the only trusted source."""
-    if not context or "role" not in context or "userId" not in context:
-        raise Unauthorized("Missing authorizer context.")
-    tenant = None
-    if context.get("tenantId"):
-        tenant = Tenant(UUID(str(context["tenantId"])), str(context["schemaName"]))
-    pending = str(context.get("mustChangePassword", "false")).lower() == "true"
-    return Actor(user_id=str(context["userId"]), role=str(context["role"]), tenant=tenant, must_change_password=pending)

@@ -43,6 +43,9 @@ class NewAppraisalForm(InputModel):
     name: str = Field(min_length=1, max_length=200)
     cycle: str = Field(min_length=1, max_length=64)
     fields: list[FormField] = Field(min_length=1, max_length=100)
+    allow_self_assessment: bool = Field(
+        default=False, description="Employees may start and submit their own appraisal (never review it)."
+    )
 
     @model_validator(mode="after")
     def _unique_keys(self) -> NewAppraisalForm:
@@ -58,6 +61,7 @@ class AppraisalForm(ApiModel):
     name: str
     cycle: str
     fields: list[dict[str, Any]]
+    allow_self_assessment: bool = False
     created_at: datetime
     created_by: str
 
@@ -65,7 +69,7 @@ class AppraisalForm(ApiModel):
 class NewAppraisal(InputModel):
     form_id: UUID
     employee_id: UUID
-    reviewer_id: UUID | None = None
+    reviewer_id: UUID | None = Field(default=None, description="Defaults to the employee's reporting manager.")
     responses: dict[str, Any] = Field(default_factory=dict, max_length=100)
 
 

@@ -3,7 +3,11 @@
 A form is one document per version (`formId`, `version`, unique per tenant); changing a form
 inserts the next version, so an appraisal keeps answering the version it was created against.
 Scope comes from the caller's permission: `all`, `team` (reporting line) or `self`; appraisals
-of employees outside it are not found.
+of employees outside it are not found, except by their assigned reviewer. Duties: one's own
+appraisal exists only as a self-assessment, on a form that allows it (403 `self-decision`
+otherwise); its review step (submitted -> reviewed) belongs to the assigned reviewer (by default
+the employee's reporting manager), HR or admin (`all` scope), never to the employee (403
+`review-by-reviewer` / `self-decision`). Forms are organisation-level (`appraisal-forms:*`).
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from psycopg import sql
 
 from hrms.appraisals.models import Appraisal, AppraisalForm, NewAppraisal, NewAppraisalForm
 from hrms.appraisals.validation import check_responses
+from hrms.auth import duties
 from hrms.db.postgres import tenant_tx
 from hrms.db.tenant_collection import collection, record_audit
-from hrms.employees.scope import visible
+from hrms.employees.scope import caller_employee_id, visible
 from hrms.errors import BadRequest, Conflict, Invalid, NotFound
 from hrms.pagination import Page, decode_cursor, encode_cursor
 from hrms.tenancy import Actor, Tenant
@@ -55,16 +60,15 @@ def list_forms(tenant: Tenant, cycle: str | None) -> Page[AppraisalForm]:
 
 def create_appraisal(tenant: Tenant, actor: Actor, scope: str, body: NewAppraisal) -> Appraisal:
     _employee_in_scope(tenant, actor, scope, body.employee_id)
-    if body.reviewer_id is not None:
-        _employee_in_scope(tenant, actor, "all", body.reviewer_id)
     form = _form(tenant, body.form_id, None)
+    reviewer_id = _check_parties(tenant, actor, body, bool(form.get("allowSelfAssessment")))
     check_responses(form["fields"], body.responses, complete=False)
     doc = {
         "_id": str(uuid4()),
         "formId": form["formId"],
         "formVersion": form["version"],
         "employeeId": str(body.employee_id),
-        "reviewerId": None if body.reviewer_id is None else str(body.reviewer_id),
+        "reviewerId": None if reviewer_id is None else str(reviewer_id),
         "responses": body.responses,
         "status": "draft",
         "createdAt": datetime.now(UTC),
@@ -85,6 +89,8 @@ def submit_appraisal(tenant: Tenant, actor: Actor, scope: str, appraisal_id: UUI
     status = doc["status"]
     if status not in NEXT_STATUS:
         raise Conflict("This appraisal has already been reviewed.")
+    if status == "submitted":
+        _check_reviewer(tenant, actor, scope, doc)
     form = _form(tenant, UUID(doc["formId"]), doc["formVersion"])
     check_responses(form["fields"], doc["responses"], complete=True)
     target = NEXT_STATUS[status]
@@ -143,6 +149,7 @@ def _insert_form(tenant: Tenant, actor: Actor, form_id: str, version: int, body:
         "name": body.name,
         "cycle": body.cycle,
         "fields": [f.model_dump(exclude_none=True) for f in body.fields],
+        "allowSelfAssessment": body.allow_self_assessment,
         "createdAt": datetime.now(UTC),
         "createdBy": actor.user_id,
     }
@@ -166,9 +173,49 @@ def _form(tenant: Tenant, form_id: UUID, version: int | None) -> dict[str, Any]:
 
 def _appraisal(tenant: Tenant, actor: Actor, scope: str, appraisal_id: UUID) -> dict[str, Any]:
     doc = collection(tenant, APPRAISALS).find_one({"_id": str(appraisal_id)})
-    if doc is None or (scope != "all" and doc["employeeId"] not in _visible_employees(tenant, actor, scope)):
+    if doc is None or (
+        scope != "all"
+        and doc["employeeId"] not in _visible_employees(tenant, actor, scope)
+        and doc.get("reviewerId") != _me(tenant, actor)
+    ):
         raise NotFound("No such appraisal.")
     return doc
+
+
+def _me(tenant: Tenant, actor: Actor) -> str | None:
+    with tenant_tx(tenant, actor) as tx:
+        me = caller_employee_id(tx, actor)
+    return None if me is None else str(me)
+
+
+def _check_parties(tenant: Tenant, actor: Actor, body: NewAppraisal, allows_self_assessment: bool) -> UUID | None:
+    """One's own appraisal only as a self-assessment; the reviewer (default: the employee's manager)
+    exists and is not the employee."""
+    with tenant_tx(tenant, actor) as tx:
+        if str(caller_employee_id(tx, actor)) == str(body.employee_id) and not allows_self_assessment:
+            raise duties.refuse("self-decision", "This form allows no self-assessment: someone else appraises you.")
+        reviewer = body.reviewer_id
+        if reviewer is None:
+            row = tx.execute(
+                sql.SQL("SELECT manager_id FROM {} WHERE id = %s").format(tx.t("employees")), (body.employee_id,)
+            ).fetchone()
+            reviewer = row["manager_id"] if row else None
+    if body.reviewer_id is not None:
+        _employee_in_scope(tenant, actor, "all", body.reviewer_id)
+        if body.reviewer_id == body.employee_id:
+            raise Invalid(
+                "Nobody reviews their own appraisal.",
+                errors=[{"field": "reviewerId", "type": "self_review", "message": "must differ from employeeId"}],
+            )
+    return reviewer
+
+
+def _check_reviewer(tenant: Tenant, actor: Actor, scope: str, doc: dict[str, Any]) -> None:
+    me = _me(tenant, actor)
+    if me is not None and me == doc["employeeId"]:
+        raise duties.refuse("self-decision", "Nobody reviews their own appraisal.")
+    if scope != "all" and (me is None or me != doc.get("reviewerId")):
+        raise duties.refuse("review-by-reviewer", "The review belongs to the appraisal's reviewer, HR or an admin.")
 
 
 def _visible_employees(tenant: Tenant, actor: Actor, scope: str) -> set[str]:
@@ -201,6 +248,7 @@ def _form_out(doc: dict[str, Any]) -> AppraisalForm:
         name=doc["name"],
         cycle=doc["cycle"],
         fields=doc["fields"],
+        allow_self_assessment=bool(doc.get("allowSelfAssessment")),
         created_at=doc["createdAt"],
         created_by=doc["createdBy"],
     )

@@ -11,8 +11,11 @@
 
 Who decides: a reporting-manager step is assigned to the subject's manager (at the time the step
 opens); if the subject has no active manager, the step becomes a role step for `hr_manager`.
-A role step may be decided by any user of that role. An admin may decide any task. Nobody
-decides a task about their own request (403). Every write is audited in the caller's transaction,
+A role step may be decided by any user of that role who holds the entity type's approve permission
+unscoped; a reporting-manager step by its assignee holding it at least `:team`. An admin may decide
+any task. The same rules hold whichever route decides (the entity's own or `/approvals/{id}/decision`):
+nobody decides a task about themselves (403 `self-decision`), and the entity type's handler adds its
+own duties (payroll: the run's creator does not approve it). Every write is audited in the caller's transaction,
 and changes drop the executive and the affected employees' dashboards.
 """
 
@@ -24,6 +27,9 @@ from uuid import UUID
 
 from hrms.approvals import registry, repo
 from hrms.approvals.models import Decision, DecisionIn, Outcome
+from hrms.auth import duties
+from hrms.auth.permissions import held
+from hrms.auth.policy import scope_of
 from hrms.dashboards.cache import invalidate_dashboards
 from hrms.db.postgres import TenantTx
 from hrms.employees.scope import caller_employee_id
@@ -103,19 +109,21 @@ def open_task(tx: TenantTx, entity_type: str, entity_id: UUID) -> Row | None:
 
 
 def check_may_decide(tx: TenantTx, task: Row) -> None:
-    """403 unless the caller is the task's assignee (or an admin), and not its subject."""
+    """403 unless the caller is the task's assignee (or an admin) with the approve permission, is not
+    its subject, and the entity type's own duties allow it."""
     actor = _actor(tx)
-    me = caller_employee_id(tx, actor)
-    if me is not None and me == task["subject_employee_id"]:
-        raise Forbidden("Nobody may decide their own request.")
-    if actor.role == "admin":
-        return
-    if task["approver_type"] == "reporting_manager":
-        allowed = me is not None and me == task["assignee_employee_id"]
-    else:
-        allowed = actor.role == task["approver_role"]
-    if not allowed:
-        raise Forbidden("This approval is assigned to someone else.")
+    duties.not_about_self(tx, task["subject_employee_id"], "decide")
+    entity = registry.known(task["entity_type"])
+    scope = scope_of(held(tx, actor), entity.approve_permission)
+    if actor.role != "admin":
+        me = caller_employee_id(tx, actor)
+        if task["approver_type"] == "reporting_manager":
+            allowed = scope in ("all", "team") and me is not None and me == task["assignee_employee_id"]
+        else:
+            allowed = scope == "all" and actor.role == task["approver_role"]
+        if not allowed:
+            raise Forbidden("This approval is assigned to someone else.")
+    registry.handler_for(task["entity_type"]).check_duties(tx, task["entity_id"], task)
 
 
 def _open_step(

@@ -18,6 +18,10 @@ from hrms.errors import NotFound
 
 
 class EntityHandler(Protocol):
+    def check_duties(self, tx: TenantTx, entity_id: UUID, task: dict[str, Any]) -> None:
+        """Raise when the caller may not decide `task` for a reason of this entity type (beyond the
+        engine's own rules: assignee, approve permission, never one's own subject)."""
+
     def on_step(self, tx: TenantTx, entity_id: UUID, task: dict[str, Any]) -> None:
         """The entity now waits on `task` (a later step than before)."""
 
@@ -28,12 +32,15 @@ class EntityHandler(Protocol):
 @dataclass(frozen=True)
 class EntityType:
     read_permission: str  # who may list every task of this type (scope "all"), or their team's
+    approve_permission: str  # who may decide: role steps need it unscoped, reporting-manager steps `:team`
     module: str  # importing it registers the handler
 
 
 ENTITY_TYPES: dict[str, EntityType] = {
-    "leave": EntityType(read_permission="leave:read", module="hrms.leave.approval"),
-    "payroll": EntityType(read_permission="payroll:read", module="hrms.payroll.approval"),
+    "leave": EntityType(read_permission="leave:read", approve_permission="leave:approve", module="hrms.leave.approval"),
+    "payroll": EntityType(
+        read_permission="payroll:read", approve_permission="payroll:approve", module="hrms.payroll.approval"
+    ),
 }
 
 _handlers: dict[str, EntityHandler] = {}

@@ -11,7 +11,8 @@ from psycopg import sql
 from hrms import audit
 from hrms.approvals import engine, registry, repo
 from hrms.approvals.models import Approval, Decision, DecisionIn, TaskStatus, Workflow, WorkflowIn
-from hrms.auth.permissions import scope_of, user_permissions
+from hrms.auth.permissions import held
+from hrms.auth.policy import scope_of
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees.scope import caller_employee_id, visible
 from hrms.errors import NotFound
@@ -90,9 +91,8 @@ def _visibility(tx: TenantTx, actor: Actor, mine: bool) -> tuple[sql.Composable,
     if not mine:
         if me is not None:
             parts.append(sql.SQL("a.subject_employee_id = %(me)s"))
-        permissions = user_permissions(tx, actor)
         for number, (entity_type, meta) in enumerate(registry.ENTITY_TYPES.items()):
-            scope = scope_of(permissions, meta.read_permission)
+            scope = scope_of(held(tx, actor), meta.read_permission)
             if scope is None:
                 continue
             vis = visible(tx, scope, actor)

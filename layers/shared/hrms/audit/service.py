@@ -1,4 +1,8 @@
-"""Reading the audit trail: filters and keyset pagination, newest first."""
+"""Reading the audit trail: filters and keyset pagination, newest first.
+
+Account data (user rows, logins, password events, role permission sets) is shown only to readers
+who also hold `users:read`; `audit:read` alone sees every other entity type.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,14 @@ from datetime import datetime
 from psycopg import sql
 
 from hrms.audit.models import AuditEntry
+from hrms.auth.permissions import held
+from hrms.auth.policy import scope_of
 from hrms.db.postgres import tenant_tx
 from hrms.errors import BadRequest
 from hrms.pagination import Page, decode_cursor, encode_cursor
 from hrms.tenancy import Actor, Tenant
+
+ACCOUNT_ENTITY_TYPES = ("user", "role")
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,7 @@ def list_audit_logs(
                 " AND (%(since)s::timestamptz IS NULL OR occurred_at >= %(since)s)"
                 " AND (%(until)s::timestamptz IS NULL OR occurred_at < %(until)s)"
                 " AND (%(before)s::bigint IS NULL OR id < %(before)s)"
+                " AND (%(accounts)s OR entity_type <> ALL(%(account_types)s))"
                 " ORDER BY id DESC LIMIT %(limit)s"
             ).format(tx.t("audit_logs")),
             {
@@ -50,6 +59,8 @@ def list_audit_logs(
                 "since": filters.since,
                 "until": filters.until,
                 "before": before_id,
+                "accounts": scope_of(held(tx, actor), "users:read") is not None,
+                "account_types": list(ACCOUNT_ENTITY_TYPES),
                 "limit": limit + 1,
             },
         ).fetchall()

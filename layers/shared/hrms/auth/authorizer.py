@@ -1,7 +1,9 @@
 """The API Gateway TOKEN authorizer: verify the JWT, then confirm tenant and user are active.
 
 The returned context is the only place handlers learn the tenant from. API Gateway caches the
-policy per token (see template.yaml), so the policy covers every method of the stage.
+policy per token (see template.yaml), so the policy covers every method of the stage; the token's
+credentials epoch travels in the context, and the handler wrapper checks it again on every request
+(`hrms.auth.credentials`), which makes revocation immediate despite that cache.
 """
 
 from __future__ import annotations
@@ -9,10 +11,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from psycopg import sql
-
+from hrms.auth import credentials
 from hrms.auth.tokens import Claims, verify
-from hrms.auth.users import has_left
 from hrms.db.postgres import transaction
 from hrms.errors import Unauthorized
 from hrms.tenancy import PLATFORM_ADMIN, checked_schema_name
@@ -47,7 +47,9 @@ def _bearer(authorization: str | None) -> str:
 
 def _context(claims: Claims) -> dict[str, Any]:
     if claims.role == PLATFORM_ADMIN:
-        return {"userId": claims.sub, "role": claims.role}
+        if claims.ep != credentials.platform_epoch():
+            raise Unauthorized(credentials.REVOKED)
+        return {"userId": claims.sub, "role": claims.role, "credentialsEpoch": claims.ep}
     with transaction() as conn:
         tenant = conn.execute(
             "SELECT schema_name, status FROM public.tenants WHERE id = %s", (UUID(claims.tid),)
@@ -57,13 +59,9 @@ def _context(claims: Claims) -> dict[str, Any]:
         if tenant["status"] != "active":
             raise Denied
         schema = checked_schema_name(tenant["schema_name"])
-        user = conn.execute(
-            sql.SQL("SELECT status, role, must_change_password, {} AS has_left FROM {} u WHERE id = %s").format(
-                has_left(schema), sql.Identifier(schema, "users")
-            ),
-            (UUID(claims.sub),),
-        ).fetchone()
-        if user is None or user["status"] != "active" or user["has_left"] or user["role"] != claims.role:
+        found = credentials.load(conn, schema, UUID(claims.sub))
+        user = found[0] if found else None
+        if user is None or not user.active or user.role != claims.role or user.epoch != claims.ep:
             raise Unauthorized("Unknown or disabled user.")
         conn.execute(_TOUCH_ACTIVITY, (claims.tid,))
     return {
@@ -71,7 +69,7 @@ def _context(claims: Claims) -> dict[str, Any]:
         "role": claims.role,
         "tenantId": claims.tid,
         "schemaName": schema,
-        "mustChangePassword": bool(user["must_change_password"]),
+        "credentialsEpoch": claims.ep,
     }
 
 

@@ -6,12 +6,17 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
+from hrms.auth import password_policy
 from hrms.models import ApiModel, InputModel
 
 Password = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=False)]
-NewPassword = Annotated[str, StringConstraints(min_length=12, max_length=128, strip_whitespace=False)]
+NewPassword = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=password_policy.MAX_LENGTH, strip_whitespace=False),
+    AfterValidator(password_policy.strong),
+]
 
 
 class LoginIn(InputModel):
@@ -27,6 +32,12 @@ class SessionUser(ApiModel):
     employee_id: UUID | None
 
 
+class AccessToken(ApiModel):
+    access_token: str
+    token_type: str = "Bearer"  # noqa: S105 - the scheme name
+    expires_in: int
+
+
 class LoginOut(ApiModel):
     access_token: str
     token_type: str = "Bearer"  # noqa: S105 - the scheme name
@@ -37,7 +48,9 @@ class LoginOut(ApiModel):
 
 class PasswordChangeIn(InputModel):
     current_password: Password
-    new_password: NewPassword = Field(description="12-128 characters, different from the current one.")
+    new_password: NewPassword = Field(
+        description="12-128 characters, hard to guess (zxcvbn score >= 3), different from the current one."
+    )
 
 
 class TenantRef(ApiModel):

@@ -1,4 +1,5 @@
-"""JWT (HS256) issue and verification. Claims: sub, tid (absent for platform admins), role, exp."""
+"""JWT (HS256) issue and verification. Claims: sub, tid (absent for platform admins), role, exp, and `ep`,
+the user's credentials epoch at issue time (see `hrms.auth.credentials`: a later epoch revokes the token)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class Claims:
     role: str
     tid: str | None
     exp: int
+    ep: int = 0
 
 
 def signing_key() -> str:
@@ -31,7 +33,7 @@ def signing_key() -> str:
     return aws.secret(cfg.jwt_secret_id)
 
 
-def issue(sub: str, role: str, tid: str | None = None, ttl_s: int | None = None) -> str:
+def issue(sub: str, role: str, tid: str | None = None, ttl_s: int | None = None, epoch: int = 0) -> str:
     cfg = settings()
     now = int(time.time())
     claims: dict[str, Any] = {
@@ -41,6 +43,7 @@ def issue(sub: str, role: str, tid: str | None = None, ttl_s: int | None = None)
         "iat": now,
         "jti": secrets.token_urlsafe(12),  # unique per token: authorizer caches key on the token
         "exp": now + (ttl_s or cfg.jwt_ttl_s),
+        "ep": epoch,
     }
     if tid is not None:
         claims["tid"] = tid
@@ -59,7 +62,10 @@ def verify(token: str) -> Claims:
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized("Invalid or expired token.") from exc
-    claims = Claims(sub=str(raw["sub"]), role=raw["role"], tid=raw.get("tid"), exp=int(raw["exp"]))
+    epoch = raw.get("ep", 0)
+    if not isinstance(epoch, int) or isinstance(epoch, bool):
+        raise Unauthorized("Invalid or expired token.")
+    claims = Claims(sub=str(raw["sub"]), role=raw["role"], tid=raw.get("tid"), exp=int(raw["exp"]), ep=epoch)
     if claims.role == PLATFORM_ADMIN and claims.tid is None:
         return claims
     if claims.role in TENANT_ROLES and _is_uuid(claims.tid) and _is_uuid(claims.sub):

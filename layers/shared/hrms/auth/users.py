@@ -1,4 +1,4 @@
-"""Look-ups of tenant users across the registry (used by the CLI's token command)."""
+"""Look-ups of tenant users across the registry (used by the CLI's token command and tests)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class TenantUser:
     user_id: UUID
     role: str
     tenant_id: UUID
+    epoch: int = 0
 
 
 def find_user_by_email(tenant_slug: str, email: str) -> TenantUser:
@@ -28,17 +29,8 @@ def find_user_by_email(tenant_slug: str, email: str) -> TenantUser:
             raise NotFound(f"No tenant '{tenant_slug}'.")
         users = sql.Identifier(checked_schema_name(tenant["schema_name"]), "users")
         user = conn.execute(
-            sql.SQL("SELECT id, role FROM {} WHERE lower(email) = lower(%s)").format(users), (email,)
+            sql.SQL("SELECT id, role, credentials_epoch FROM {} WHERE lower(email) = lower(%s)").format(users), (email,)
         ).fetchone()
     if user is None:
         raise NotFound(f"No user '{email}' in tenant '{tenant_slug}'.")
-    return TenantUser(user_id=user["id"], role=user["role"], tenant_id=tenant["id"])
-
-
-def has_left(schema: str) -> sql.Composed:
-    """SQL true for a user (aliased `u`) whose employee record was terminated with a leaving date
-    before today: such a user can neither log in nor use a token issued earlier."""
-    return sql.SQL(
-        "EXISTS (SELECT 1 FROM {} e WHERE e.id = u.employee_id"
-        " AND e.status = 'terminated' AND e.date_of_leaving < current_date)"
-    ).format(sql.Identifier(schema, "employees"))
+    return TenantUser(user_id=user["id"], role=user["role"], tenant_id=tenant["id"], epoch=user["credentials_epoch"])

@@ -188,17 +188,31 @@ def token(
 ) -> None:
     """Print a JWT for the running local stack."""
     use_local_stack()
-    from hrms.auth import tokens
+    from hrms.auth import credentials, tokens
 
     if platform_admin:
-        print(tokens.issue("platform-admin", "platform_admin", ttl_s=ttl))
+        print(tokens.issue("platform-admin", "platform_admin", ttl_s=ttl, epoch=credentials.platform_epoch()))
         return
     if not (tenant_slug and email):
         raise typer.BadParameter("use --platform-admin, or --tenant SLUG --email EMAIL")
     from hrms.auth.users import find_user_by_email
 
     user = find_user_by_email(tenant_slug, email)
-    print(tokens.issue(str(user.user_id), user.role, tid=str(user.tenant_id), ttl_s=ttl))
+    print(tokens.issue(str(user.user_id), user.role, tid=str(user.tenant_id), ttl_s=ttl, epoch=user.epoch))
+
+
+platform_app = typer.Typer(help="The platform admin's credentials.", no_args_is_help=True)
+app.add_typer(platform_app, name="platform")
+
+
+@platform_app.command("revoke-tokens")
+def revoke_platform_tokens() -> None:
+    """Revoke every platform-admin token issued so far (they fail on their next request)."""
+    use_local_stack()
+    from hrms.auth import credentials
+
+    epoch = credentials.rotate_platform_epoch()
+    console.print(f"[green]✓[/green] platform-admin tokens revoked (credentials epoch now {epoch})")
 
 
 @app.command()

@@ -1,10 +1,11 @@
 """The executive and employee dashboards, served from `dashboard:{t}:...` while their epoch is current.
 
-One `tenant_tx` per read. The executive dashboard needs the "all" scope (403 otherwise); an
+One `tenant_tx` per read. The executive dashboard has its own organisation-level permission; an
 employee's needs that employee within the caller's scope, checked before the cache is read, so a
 cached dashboard is never handed to someone who may not see it (404, as for the employee record).
 "Today" and "this month" are the tenant's (its time zone), computed on a miss. Payslips are shown
-only to the employee and to callers who may read payroll: a manager sees a report's leave, not pay.
+only to the employee and to callers whose `salaries:read` reaches them: a manager sees a report's
+leave, not pay.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from uuid import UUID
 
 from psycopg import sql
 
-from hrms.auth.permissions import scope_of, user_permissions
+from hrms.auth.permissions import held
+from hrms.auth.policy import scope_of
 from hrms.dashboards import cache, repo
 from hrms.dashboards.models import (
     DepartmentHeadcount,
@@ -27,7 +29,7 @@ from hrms.employees import balances
 from hrms.employees import repo as employees
 from hrms.employees.models import LeaveBalance
 from hrms.employees.scope import Visibility, caller_employee_id, visible
-from hrms.errors import Forbidden, NotFound
+from hrms.errors import NotFound
 from hrms.leave import repo as leave
 from hrms.leave.models import Leave
 from hrms.leave.working_days import leave_year
@@ -37,9 +39,10 @@ from hrms.tenancy import Actor, Tenant
 _EVERYONE = Visibility(sql.SQL("TRUE"), {})  # inside a dashboard whose employee the caller may see
 
 
-def executive_dashboard(tenant: Tenant, actor: Actor, scope: str) -> ExecutiveDashboard:
-    if scope != "all":
-        raise Forbidden("The executive dashboard needs access to every employee record.")
+PAY = "salaries:read"  # who sees an employee's payslips on their dashboard, besides the employee
+
+
+def executive_dashboard(tenant: Tenant, actor: Actor) -> ExecutiveDashboard:
     with tenant_tx(tenant, actor) as tx:
         data = cache.cached(tx, cache.executive_key(tx), lambda: _executive(tx).model_dump(mode="json"))
     return ExecutiveDashboard.model_validate(data)
@@ -52,9 +55,8 @@ def employee_dashboard(tenant: Tenant, actor: Actor, scope: str, employee_id: UU
         data = cache.cached(
             tx, cache.employee_key(tx, employee_id), lambda: _employee(tx, employee_id).model_dump(mode="json")
         )
-        sees_pay = caller_employee_id(tx, actor) == employee_id or (
-            scope_of(user_permissions(tx, actor), "payroll:read") == "all"
-        )
+        pay_scope = "self" if caller_employee_id(tx, actor) == employee_id else scope_of(held(tx, actor), PAY)
+        sees_pay = pay_scope is not None and employees.find(tx, employee_id, visible(tx, pay_scope, actor)) is not None
     dashboard = EmployeeDashboard.model_validate(data)
     return dashboard if sees_pay else dashboard.model_copy(update={"payslips": None})
 

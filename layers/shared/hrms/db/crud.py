@@ -6,6 +6,7 @@ transaction. Constraint violations become domain errors (409 / 422), never 500s.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -26,21 +27,34 @@ def _adapt(value: Any) -> Any:
 
 
 @contextmanager
-def constraint_errors(entity_type: str) -> Iterator[None]:
-    """Translate integrity errors of one statement into 409/422 problems."""
+def constraint_errors(entity_type: str, table: str) -> Iterator[None]:
+    """Translate integrity errors of one statement into 409/422 problems naming the field (`body.code`),
+    never the constraint or the table (`<table>_<column>_key|fkey|check` names the field)."""
     try:
         yield
     except psycopg.errors.UniqueViolation as exc:
         raise Conflict(
-            f"A {entity_type} with the same unique value already exists.", constraint=exc.diag.constraint_name
+            f"A {entity_type} with the same unique value already exists.",
+            errors=_field_errors(exc, table, "unique", "already in use"),
         ) from exc
     except psycopg.errors.ForeignKeyViolation as exc:
         raise Invalid(
             f"The {entity_type} refers to something that does not exist or is still in use.",
-            constraint=exc.diag.constraint_name,
+            errors=_field_errors(exc, table, "reference", "refers to something missing or still in use"),
         ) from exc
     except psycopg.errors.CheckViolation as exc:
-        raise Invalid(f"The {entity_type} breaks a rule ({exc.diag.constraint_name}).") from exc
+        raise Invalid(
+            f"The {entity_type} breaks a rule.", errors=_field_errors(exc, table, "rule", "not allowed")
+        ) from exc
+
+
+def _field_errors(exc: psycopg.Error, table: str, kind: str, message: str) -> list[dict[str, Any]]:
+    name = (exc.diag.constraint_name or "").removeprefix(f"{table}_")
+    column = re.sub(r"_(key|fkey|check|idx)$", "", name)
+    if not column or not re.fullmatch(r"[a-z_]+", column):
+        return []
+    field = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), column)
+    return [{"field": f"body.{field}", "type": kind, "message": message}]
 
 
 def get(tx: TenantTx, table: str, row_id: object, *, for_update: bool = False) -> Row | None:
@@ -64,7 +78,7 @@ def insert(tx: TenantTx, table: str, entity_type: str, values: Mapping[str, Any]
         sql.SQL(", ").join(map(sql.Identifier, columns)),
         sql.SQL(", ").join(sql.Placeholder() * len(columns)),
     )
-    with constraint_errors(entity_type):
+    with constraint_errors(entity_type, table):
         row = tx.execute(query, [_adapt(values[c]) for c in columns]).fetchone()
     assert row is not None
     audit.record(tx, f"{entity_type}.created", entity_type, row["id"], None, row)
@@ -79,7 +93,7 @@ def update(tx: TenantTx, table: str, entity_type: str, row_id: object, changes: 
     query = sql.SQL("UPDATE {} SET {}, updated_at = now() WHERE id = %(_id)s RETURNING *").format(
         tx.t(table), assignments
     )
-    with constraint_errors(entity_type):
+    with constraint_errors(entity_type, table):
         after = tx.execute(query, {**{c: _adapt(v) for c, v in changes.items()}, "_id": row_id}).fetchone()
     assert after is not None
     audit.record(tx, f"{entity_type}.updated", entity_type, row_id, before, after)
@@ -88,7 +102,7 @@ def update(tx: TenantTx, table: str, entity_type: str, row_id: object, changes: 
 
 def delete(tx: TenantTx, table: str, entity_type: str, row_id: object) -> Row:
     before = get_or_404(tx, table, row_id, entity_type, for_update=True)
-    with constraint_errors(entity_type):
+    with constraint_errors(entity_type, table):
         tx.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(tx.t(table)), (row_id,))
     audit.record(tx, f"{entity_type}.deleted", entity_type, row_id, before, None)
     return before

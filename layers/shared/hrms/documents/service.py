@@ -2,7 +2,9 @@
 
 Uploads and downloads never pass through Lambda: POST returns a presigned PUT whose signature
 covers the declared Content-Type and Content-Length, GET returns a short-lived presigned GET.
-Scope: `all` (HR, admin) sees every document; `self` only the caller's own employee's.
+Scope: `all` (HR, admin) sees every document; `team` those about the caller's reporting line;
+`self` only those about the caller. With a `team`/`self` grant one deletes only documents one
+uploaded oneself (403 `filed-by-others`): a warning letter HR filed stays.
 Delete is soft (`deletedAt`); the object stays for the bucket's retention.
 """
 
@@ -16,11 +18,12 @@ from uuid import UUID, uuid4
 
 from psycopg import sql
 
+from hrms.auth import duties
 from hrms.config import settings
 from hrms.db.postgres import tenant_tx
 from hrms.db.tenant_collection import collection, record_audit
 from hrms.documents.models import Document, DocumentUpload, NewDocument
-from hrms.employees.scope import caller_employee_id
+from hrms.employees.scope import caller_employee_id, visible
 from hrms.errors import BadRequest, NotFound
 from hrms.pagination import Page, decode_cursor, encode_cursor
 from hrms.tenancy import Actor, Tenant
@@ -78,6 +81,8 @@ def get_document(tenant: Tenant, actor: Actor, scope: str, document_id: UUID) ->
 
 def delete_document(tenant: Tenant, actor: Actor, scope: str, document_id: UUID) -> None:
     doc = _visible_or_404(tenant, actor, scope, document_id)
+    if scope != "all" and doc.get("createdBy") != actor.user_id:
+        raise duties.refuse("filed-by-others", "Only HR may delete a document someone else filed.")
     now = datetime.now(UTC)
     collection(tenant, DOCS).update_one(
         {"_id": doc["_id"], "deletedAt": None}, {"$set": {"deletedAt": now, "deletedBy": actor.user_id}}
@@ -98,12 +103,12 @@ def list_documents(
 ) -> Page[Document]:
     """Newest first; `expires_before` lists documents expiring on or before a date (soonest first)."""
     flt: dict[str, Any] = {"deletedAt": None}
-    own = _own_employee(tenant, actor, scope)
-    if own is not None:
-        if employee_id is not None and employee_id != own:
+    seen = _visible_employees(tenant, actor, scope)
+    if seen is not None:
+        if employee_id is not None and str(employee_id) not in seen:
             return Page(items=[])
-        flt["employeeId"] = str(own)
-    elif employee_id is not None:
+        flt["employeeId"] = {"$in": sorted(seen)}
+    if employee_id is not None:
         flt["employeeId"] = str(employee_id)
     if category:
         flt["category"] = category
@@ -142,28 +147,33 @@ def _after(order: list[tuple[str, int]], after: list[str]) -> dict[str, Any]:
 
 def _visible_or_404(tenant: Tenant, actor: Actor, scope: str, document_id: UUID) -> dict[str, Any]:
     doc = collection(tenant, DOCS).find_one({"_id": str(document_id), "deletedAt": None})
-    own = _own_employee(tenant, actor, scope)
-    if doc is None or (own is not None and doc.get("employeeId") != str(own)):
+    seen = _visible_employees(tenant, actor, scope)
+    if doc is None or (seen is not None and doc.get("employeeId") not in seen):
         raise NotFound("No such document.")
     return doc
 
 
-def _own_employee(tenant: Tenant, actor: Actor, scope: str) -> UUID | None:
-    """None when the caller sees everything; else the caller's employee id (a random id if unlinked)."""
+def _visible_employees(tenant: Tenant, actor: Actor, scope: str) -> set[str] | None:
+    """None when the caller sees everything; else the ids of the employees the scope reaches."""
     if scope == "all":
         return None
     with tenant_tx(tenant, actor) as tx:
-        me = caller_employee_id(tx, actor)
-    return me or uuid4()  # a user without an employee record owns nothing
+        seen = visible(tx, scope, actor)
+        rows = tx.execute(
+            sql.SQL("SELECT e.id FROM {} e WHERE {}").format(tx.t("employees"), seen.condition), seen.params
+        ).fetchall()
+    return {str(r["id"]) for r in rows}
 
 
 def _owner_for_write(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID | None) -> UUID | None:
     if scope != "all":
         with tenant_tx(tenant, actor) as tx:
             own = caller_employee_id(tx, actor)
-        if own is None or (employee_id is not None and employee_id != own):
+        seen = _visible_employees(tenant, actor, scope) or set()
+        target = employee_id or own
+        if target is None or str(target) not in seen:
             raise NotFound("No such employee.")
-        return own
+        return target
     if employee_id is not None:
         with tenant_tx(tenant, actor) as tx:
             found = tx.execute(

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from psycopg import sql
 
 from hrms import pii
+from hrms.auth import accounts
 from hrms.cache import views
 from hrms.dashboards.cache import invalidate_dashboards
 from hrms.db.postgres import TenantTx, tenant_tx
@@ -39,9 +40,9 @@ REPORTING_NAMESPACE = "reporting"
 _DASHBOARD_FIELDS = ("department_id", "status", "date_of_joining", "date_of_leaving")
 _IDENTIFIERS = {"pan": mask_pan, "aadhaar": mask_aadhaar}
 _UNIQUE = {
-    "employees_email_key": ("email", "An employee with this email already exists."),
-    "employees_pan_key": ("pan", "An employee with this PAN already exists."),
-    "employees_aadhaar_key": ("aadhaar", "An employee with this Aadhaar number already exists."),
+    "body.email": "An employee with this email already exists.",
+    "body.pan": "An employee with this PAN already exists.",
+    "body.aadhaar": "An employee with this Aadhaar number already exists.",
 }
 
 
@@ -140,6 +141,8 @@ def _change(tx: TenantTx, vis: Visibility, employee_id: UUID, requested: dict[st
 
     with _unique_fields():
         after = repo.update(tx, employee_id, changes)
+    if after["date_of_leaving"] != before["date_of_leaving"] and tx.actor is not None:
+        accounts.check_employee_leaving(tx, tx.actor, employee_id, after["date_of_leaving"])
     if joined != before["date_of_joining"]:
         balances.correct_joining(tx, employee_id, before["date_of_joining"], joined)
     if after["department_id"] != before["department_id"] or after["status"] != before["status"]:
@@ -205,11 +208,13 @@ def _unique_fields() -> Iterator[None]:
     try:
         yield
     except Conflict as exc:
-        known = _UNIQUE.get(str(exc.extra.get("constraint")))
-        if known is None:
+        field = exc.errors[0]["field"] if exc.errors else None
+        if field not in _UNIQUE:
             raise
-        field, detail = known
-        raise Conflict(detail, errors=[_field_error(field, "duplicate", "already used by another employee")]) from exc
+        raise Conflict(
+            _UNIQUE[field],
+            errors=[{"field": field, "type": "duplicate", "message": "already used by another employee"}],
+        ) from exc
 
 
 def _visible_or_404(tx: TenantTx, vis: Visibility, employee_id: UUID) -> dict[str, Any]:

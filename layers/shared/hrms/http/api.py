@@ -1,9 +1,16 @@
 """`api()`: the Powertools REST resolver every HTTP function uses.
 
-It validates requests with pydantic, resolves the actor from the authorizer context (never
-from the request itself), enforces the function's roles or permission and the body size,
-honours `Idempotency-Key` on POST, and maps every error to problem+json in one place.
-Every invocation counts one `Requests` metric by outcome, and by operation and outcome.
+The order of checks is fixed here, once, for every route:
+1. authentication and revocation: the caller as they are now (`hrms.auth.credentials`), from the
+   authorizer context only: 401 for a revoked token, 403 for a suspended tenant or a temporary
+   password that must be changed first;
+2. the body: size (413) and NUL characters (422), then `Idempotency-Key` on POST;
+3. validation of path, query and body against the route's models (400/422);
+4. admission by the route's declared permission (403 naming it); its scope (`all`, `team`,
+   `self`, see `hrms.auth.policy`) goes to the domain as `app.scope`;
+5. the domain: the subject of the operation against the scope, then the duties (403/404/409).
+Every error is problem+json, mapped in one place. Every invocation counts one `Requests` metric
+by outcome, and by operation and outcome.
 """
 
 from __future__ import annotations
@@ -14,18 +21,20 @@ from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from hrms.auth import credentials, policy
 from hrms.config import settings
 from hrms.errors import DomainError, Forbidden, Invalid, PayloadTooLarge
 from hrms.http import idempotency
 from hrms.http.responses import problem, problem_from
 from hrms.observability import SERVICE, container_metrics, instrumented, logger
 from hrms.request_context import request_id
-from hrms.tenancy import Actor, Tenant, actor_from_authorizer
+from hrms.tenancy import Actor, Tenant
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 _CORS = CORSConfig(allow_origin="*", allow_headers=["Authorization", "Content-Type", "Idempotency-Key"], max_age=600)
@@ -39,6 +48,7 @@ class Api(APIGatewayRestResolver):
         *,
         roles: Collection[str] | None = None,
         permission: str | None = None,
+        free_for_self: bool = False,
         public: bool = False,
         allow_temporary_password: bool = False,
     ) -> None:
@@ -46,10 +56,16 @@ class Api(APIGatewayRestResolver):
         super().__init__(enable_validation=True, cors=_CORS)
         if public == bool(roles or permission):
             raise ValueError("an api is either public, or names roles and/or a permission")
+        if permission is not None and permission not in policy.CATALOGUE:
+            raise ValueError(f"{permission!r} is not in hrms.auth.policy.CATALOGUE")
+        if free_for_self and not (permission and policy.CATALOGUE[permission].scopable):
+            raise ValueError("free_for_self needs a scopable permission")
         self.roles = frozenset(roles) if roles else None
         self.permission = permission
+        self.free_for_self = free_for_self
         self.public = public
         self.allow_temporary_password = allow_temporary_password
+        self.use([self._admission])
         self._actor: Actor | None = None
         self._scope: str | None = None
         self.exception_handler(DomainError)(problem_from)
@@ -77,7 +93,11 @@ class Api(APIGatewayRestResolver):
     @property
     def scope(self) -> str:
         """How far the caller's permission reaches: "all", "team" (reporting line) or "self"."""
-        return self._scope or "all"
+        if self._scope is None:
+            if self.permission is not None:
+                raise Forbidden("This operation was not admitted.")
+            return "all"
+        return self._scope
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         """Powertools keeps the current event and context on its shared router class: fine with one
@@ -109,7 +129,8 @@ class Api(APIGatewayRestResolver):
         logger.set_correlation_id(rid)
         claim: idempotency.Claim | None = None
         try:
-            self._actor, self._scope = self._admit(event)
+            self._actor = self._authenticate(event)
+            _check_body(event)
             claimed = self._claim(event)
             if isinstance(claimed, dict):
                 return {**claimed, "headers": {**(claimed.get("headers") or {}), "Idempotent-Replayed": "true"}}
@@ -134,23 +155,32 @@ class Api(APIGatewayRestResolver):
             idempotency.complete(claim, result)
         return result
 
-    def _admit(self, event: dict[str, Any]) -> tuple[Actor | None, str | None]:
-        body = event.get("body") or ""
-        size = len(base64.b64decode(body)) if event.get("isBase64Encoded") else len(body.encode())
-        if size > settings().max_body_bytes:
-            raise PayloadTooLarge(f"The request body exceeds {settings().max_body_bytes} bytes.")
-        _refuse_nul_parameters(event)
+    def _authenticate(self, event: dict[str, Any]) -> Actor | None:
+        """Step 1: the caller as they are now (None on public routes)."""
         if self.public:
-            return None, None
-        actor = actor_from_authorizer((event.get("requestContext") or {}).get("authorizer"))
+            return None
+        actor = credentials.admit((event.get("requestContext") or {}).get("authorizer"))
         if actor.must_change_password and not self.allow_temporary_password:
             raise Forbidden("Change your temporary password first (POST /auth/password).")
+        return actor
+
+    def _admission(self, app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+        """Step 4, after validation (a Powertools middleware runs after the request validation one)."""
+        if self._actor is not None:
+            self._scope = self._admitted_scope(self._actor)
+        return next_middleware(app)
+
+    def _admitted_scope(self, actor: Actor) -> str | None:
         if self.roles is not None and actor.role not in self.roles:
             raise Forbidden("Your role does not allow this operation.")
-        scope = None
-        if self.permission is not None:
-            scope = _granted_scope(actor, self.permission)
-        return actor, scope
+        if self.permission is None:
+            return None
+        scope = policy.scope_of(actor.permissions, self.permission)
+        if scope is None and self.free_for_self and actor.tenant is not None:
+            scope = "self"
+        if scope is None:
+            raise Forbidden(f"This operation needs the permission '{self.permission}'.", permission=self.permission)
+        return scope
 
     def _claim(self, event: dict[str, Any]) -> idempotency.Claim | dict[str, Any] | None:
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
@@ -160,6 +190,15 @@ class Api(APIGatewayRestResolver):
         operation = f"POST {event.get('resource') or event.get('path')}"
         body_hash = idempotency.request_hash(f"{operation} {event.get('path')}", event.get("body"))
         return idempotency.claim(self._actor, key, operation, body_hash)
+
+
+def _check_body(event: dict[str, Any]) -> None:
+    """Step 2: a body within the size limit, parameters without NUL."""
+    body = event.get("body") or ""
+    size = len(base64.b64decode(body)) if event.get("isBase64Encoded") else len(body.encode())
+    if size > settings().max_body_bytes:
+        raise PayloadTooLarge(f"The request body exceeds {settings().max_body_bytes} bytes.")
+    _refuse_nul_parameters(event)
 
 
 def _refuse_nul_parameters(event: dict[str, Any]) -> None:
@@ -183,35 +222,32 @@ def _refuse_nul_parameters(event: dict[str, Any]) -> None:
         )
 
 
-def _granted_scope(actor: Actor, permission: str) -> str:
-    from hrms.auth.permissions import scope_of, user_permissions
-    from hrms.db.postgres import tenant_tx
-
-    if actor.tenant is None:
-        raise Forbidden("This operation needs a tenant user.")
-    with tenant_tx(actor.tenant, actor) as tx:
-        scope = scope_of(user_permissions(tx, actor), permission)
-    if scope is None:
-        raise Forbidden("Your role does not allow this operation.")
-    return scope
-
-
 def api(
     *,
     roles: Collection[str] | None = None,
     permission: str | None = None,
+    free_for_self: bool = False,
     public: bool = False,
     allow_temporary_password: bool = False,
 ) -> Api:
-    """The resolver of one HTTP function: `public=True`, or the roles and/or permission it requires."""
-    return Api(roles=roles, permission=permission, public=public, allow_temporary_password=allow_temporary_password)
+    """The resolver of one HTTP function: `public=True`, or the roles and/or permission it requires.
+
+    `permission` is a name of `hrms.auth.policy.CATALOGUE`; `free_for_self` admits, with scope
+    `self`, a tenant user who lacks it (an employee always sees their own salary and payslips)."""
+    return Api(
+        roles=roles,
+        permission=permission,
+        free_for_self=free_for_self,
+        public=public,
+        allow_temporary_password=allow_temporary_password,
+    )
 
 
 def _raw(response: Response) -> dict[str, Any]:
     """A proxy result for errors raised before routing (the resolver is not involved yet)."""
     return {
         "statusCode": response.status_code,
-        "headers": {"Content-Type": response.headers.get("Content-Type", "application/json")},
+        "headers": {"Content-Type": "application/json", **response.headers},
         "body": response.body,
         "isBase64Encoded": False,
     }

@@ -3,6 +3,10 @@
 A first request claims the key (row without a response), runs, then stores its response; a
 replay with the same body gets the stored response; the same key with a different body is a
 422; a replay while the first is still running is a 409. Keys are per caller and kept 24 h.
+
+Secrets are never stored: a response member that carries one (a temporary password, an access
+token) is kept as `null`, with a `temporaryPasswordReplayed` / `accessTokenReplayed: true` member, so a
+replay tells the client that the secret went out with the first response only.
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ from hrms.errors import BadRequest, Conflict, Invalid
 from hrms.tenancy import Actor
 
 TTL = "24 hours"
+SECRET_MEMBERS = {
+    "temporaryPassword": "temporaryPasswordReplayed",
+    "adminTemporaryPassword": "temporaryPasswordReplayed",
+    "accessToken": "accessTokenReplayed",
+}
 STALE_CLAIM = "2 minutes"  # longer than any function timeout behind API Gateway (29 s)
 MAX_KEY_LENGTH = 200
 
@@ -82,10 +91,29 @@ def complete(claimed: Claim, response: dict[str, Any]) -> None:
             return
         conn.execute(
             sql.SQL("UPDATE {} SET status_code = %s, response = %s WHERE key = %s").format(claimed.table),
-            (response["statusCode"], Jsonb(json.loads(json.dumps(response, default=str))), claimed.key),
+            (
+                response["statusCode"],
+                Jsonb(_without_secrets(json.loads(json.dumps(response, default=str)))),
+                claimed.key,
+            ),
         )
 
 
 def release(claimed: Claim) -> None:
     with transaction() as conn:
         conn.execute(sql.SQL("DELETE FROM {} WHERE key = %s").format(claimed.table), (claimed.key,))
+
+
+def _without_secrets(response: dict[str, Any]) -> dict[str, Any]:
+    """The response as stored for replays: secret members of a JSON object body nulled and flagged."""
+    try:
+        body = json.loads(response.get("body") or "null")
+    except ValueError:
+        return response
+    if not isinstance(body, dict) or not any(body.get(member) is not None for member in SECRET_MEMBERS):
+        return response
+    for member, flag in SECRET_MEMBERS.items():
+        if body.get(member) is not None:
+            body[member] = None
+            body[flag] = True
+    return {**response, "body": json.dumps(body)}

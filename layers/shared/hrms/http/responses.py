@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 
-from hrms.errors import DomainError
+from hrms.errors import DomainError, TooManyRequests
 
 T = TypeVar("T")
 
@@ -16,8 +16,11 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://hrms.dev/problems/"
 
 
-def ok(body: T, status: int = 200) -> Response[T]:
-    return Response(status_code=status, content_type="application/json", body=body)
+NO_STORE = {"Cache-Control": "no-store"}  # answers carrying credentials: never kept by a browser or proxy
+
+
+def ok(body: T, status: int = 200, headers: dict[str, str] | None = None) -> Response[T]:
+    return Response(status_code=status, content_type="application/json", body=body, headers=headers)
 
 
 def created(body: T) -> Response[T]:
@@ -45,4 +48,7 @@ def problem(status: int, detail: str, /, *, errors: list[dict[str, Any]] | None 
 
 
 def problem_from(error: DomainError) -> Response:
-    return problem(error.status, error.detail, errors=error.errors, **error.extra)
+    response = problem(error.status, error.detail, errors=error.errors, **error.extra)
+    if isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = str(error.retry_after_s)
+    return response

@@ -12,6 +12,9 @@ from hrms.leave import service
 
 
 class LeaveApprovals:
+    def check_duties(self, tx: TenantTx, entity_id: UUID, task: dict[str, Any]) -> None:
+        """Nothing beyond the engine's rules (the requester is the task's subject)."""
+
     def on_step(self, tx: TenantTx, entity_id: UUID, task: dict[str, Any]) -> None:
         service.on_step(tx, entity_id, task)
 

@@ -48,7 +48,7 @@ def run_dev(
         os.environ.update(stack.start())
     scheduler: Scheduler | None = None
     try:
-        from hrms.auth import tokens
+        from hrms.auth import credentials, tokens
         from hrms.migrations import runner
         from hrms.tenants.demo import DEMO, DEMO_ADMIN_EMAIL, DEMO_SLUG, ensure_demo_tenant
 
@@ -62,7 +62,9 @@ def run_dev(
         runtime = LocalRuntime.for_process(spec, options)
         gateway = LocalGateway(spec, runtime=runtime)
         server = make_server(gateway, host, port)
-        admin_token = tokens.issue("platform-admin", "platform_admin", ttl_s=12 * 3600)
+        admin_token = tokens.issue(
+            "platform-admin", "platform_admin", ttl_s=12 * 3600, epoch=credentials.platform_epoch()
+        )
         _print_warnings(gateway.warnings)
         mode = "cold (a fresh import per request)" if cold else "warm containers"
         reload = "hot reload on" if hot_reload else "hot reload off"

@@ -6,7 +6,12 @@
 - Processing writes the run, every record and the first approval task in one transaction;
   the records come from one set-based statement (`hrms.payroll.calculation`).
 - Approval goes through the engine (workflow "payroll", hr_manager by default), so who may
-  approve is the workflow's business; a rejection there is final for the run. The final approval
+  approve is the workflow's business; a rejection there is final for the run. Duties
+  (`check_approver`, on every route that decides): the run's creator does not approve it (403
+  `run-creator`, or 409 `no-other-approver` while nobody else could, so the run waits); nobody
+  approves a run in which their own pay changed (403 `own-pay-changed`: their line differs from
+  their line in the last processed run, or is new since; the tenant's first run has nothing to
+  compare with). The final approval
   recomputes the month and refuses (409) a draft whose inputs changed since it was computed, so
   what is approved is what the records say.
 - Only an approved run may be processed; a processed run and its records never change (the
@@ -26,10 +31,12 @@ from psycopg import sql
 from hrms import audit
 from hrms.approvals import engine
 from hrms.approvals.models import DecisionIn
+from hrms.auth import duties
 from hrms.cache import views
 from hrms.dashboards.cache import invalidate_dashboards
 from hrms.db import crud
 from hrms.db.postgres import TenantTx, tenant_tx
+from hrms.employees.scope import caller_employee_id
 from hrms.errors import Conflict, Invalid
 from hrms.leave.repo import calendar
 from hrms.pagination import Page, decode_keyset, page_of
@@ -137,6 +144,57 @@ def mark_processed(tenant: Tenant, actor: Actor, run_id: UUID) -> PayrollRun:
 
 
 # ---------------------------------------------------------------- the approval engine's side
+
+
+def check_approver(tx: TenantTx, run_id: UUID, task: Row) -> None:
+    """The payroll duties of whoever decides the run's task (see the module docstring)."""
+    actor = tx.actor
+    if actor is None:
+        return
+    run = _run_or_404(tx, run_id)
+    if run["created_by"] is not None and run["created_by"] == actor.user_uuid:
+        if not _another_approver_exists(tx, run["created_by"], task["approver_role"]):
+            raise duties.waits_for_another(
+                "Nobody but the creator of this payroll run could approve it: it waits until another"
+                " user with the approving role and payroll:approve (or an admin) exists."
+            )
+        raise duties.refuse("run-creator", "The creator of a payroll run cannot approve it.")
+    me = caller_employee_id(tx, actor)
+    if me is not None and _own_pay_changed(tx, run, me):
+        raise duties.refuse("own-pay-changed", "Your own pay changed in this run: another approver must decide.")
+
+
+def _another_approver_exists(tx: TenantTx, creator: UUID, role: str | None) -> bool:
+    row = tx.execute(
+        sql.SQL(
+            "SELECT EXISTS (SELECT 1 FROM {users} u"
+            " LEFT JOIN {roles} r ON r.role = u.role LEFT JOIN {employees} e ON e.id = u.employee_id"
+            " WHERE u.id <> %(creator)s AND u.status = 'active'"
+            " AND (e.date_of_leaving IS NULL OR e.date_of_leaving > current_date)"
+            " AND (u.role = 'admin' OR u.role = %(role)s AND r.permissions && ARRAY['*', 'payroll:approve'])) AS found"
+        ).format(users=tx.t("users"), roles=tx.t("role_permissions"), employees=tx.t("employees")),
+        {"creator": creator, "role": role},
+    ).fetchone()
+    return bool(row and row["found"])
+
+
+def _own_pay_changed(tx: TenantTx, run: Row, employee_id: UUID) -> bool:
+    """The caller's line in `run` is new or differs from their line of the last processed run before it."""
+    row = tx.execute(
+        sql.SQL(
+            "SELECT mine.gross, mine.deductions, mine.net, before.gross AS b_gross, before.deductions AS b_deductions,"
+            " before.net AS b_net, last.id IS NOT NULL AS comparable"
+            " FROM {payroll} mine"
+            " LEFT JOIN LATERAL (SELECT id FROM {runs} WHERE status = 'processed' AND month < %(month)s"
+            "  ORDER BY month DESC LIMIT 1) last ON true"
+            " LEFT JOIN {payroll} before ON before.payroll_run_id = last.id AND before.employee_id = mine.employee_id"
+            " WHERE mine.payroll_run_id = %(run)s AND mine.employee_id = %(me)s"
+        ).format(payroll=tx.t("payroll"), runs=tx.t("payroll_runs")),
+        {"run": run["id"], "month": run["month"], "me": employee_id},
+    ).fetchone()
+    if row is None or not row["comparable"]:
+        return False
+    return (row["gross"], row["deductions"], row["net"]) != (row["b_gross"], row["b_deductions"], row["b_net"])
 
 
 def finalise(tx: TenantTx, run_id: UUID, outcome: str) -> str:

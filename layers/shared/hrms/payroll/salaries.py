@@ -14,9 +14,11 @@ from uuid import UUID
 
 from psycopg import sql
 
+from hrms.auth import duties
 from hrms.db import crud
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import repo as employees
+from hrms.employees.scope import visible
 from hrms.errors import Conflict, Invalid, NotFound
 from hrms.pagination import Page, decode_keyset, page_of
 from hrms.payroll.models import (
@@ -70,6 +72,7 @@ def assign_salary(tenant: Tenant, actor: Actor, employee_id: UUID, new: NewEmplo
     """A new salary (or revision) from `effectiveFrom`, with the structure's current components."""
     with tenant_tx(tenant, actor) as tx:
         _employee_or_404(tx, employee_id)
+        duties.not_own_salary(tx, employee_id)
         structure = crud.get(tx, "salary_structures", new.salary_structure_id)
         if structure is None or not structure["is_active"]:
             problem = {"field": "body.salaryStructureId", "type": "not_found", "message": "no such active structure"}
@@ -91,12 +94,13 @@ def assign_salary(tenant: Tenant, actor: Actor, employee_id: UUID, new: NewEmplo
 
 
 def salary_history(
-    tenant: Tenant, actor: Actor, employee_id: UUID, limit: int, cursor: str | None
+    tenant: Tenant, actor: Actor, scope: str, employee_id: UUID, limit: int, cursor: str | None
 ) -> Page[EmployeeSalary]:
-    """Newest revision first."""
+    """Newest revision first; an employee outside the caller's scope is not found."""
     after = decode_keyset(cursor, dt.date.fromisoformat)
     with tenant_tx(tenant, actor) as tx:
-        _employee_or_404(tx, employee_id)
+        if employees.find(tx, employee_id, visible(tx, scope, actor)) is None:
+            raise NotFound("No such employee.")
         rows = tx.execute(
             sql.SQL(
                 "SELECT * FROM {} WHERE employee_id = %(employee)s"

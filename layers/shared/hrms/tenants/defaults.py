@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# `area:action` reaches every record; `:team` the caller's reporting line; `:self` the caller only.
+# What each grant means is `hrms.auth.policy`: `area:action` reaches every record; `:team` the
+# caller's reporting line; `:self` the caller only. Organisation-level permissions take no scope.
 PERMISSIONS: dict[str, list[str]] = {
     "admin": ["*"],
     "hr_manager": [
@@ -13,14 +14,18 @@ PERMISSIONS: dict[str, list[str]] = {
         "org:read",
         "org:write",
         "leave:read",
-        "leave:write",
         "leave:request",
         "leave:approve",
+        "leave-types:read",
+        "leave-types:write",
         "payroll:read",
         "payroll:write",
         "payroll:approve",
+        "salaries:read",
         "appraisals:read",
         "appraisals:write",
+        "appraisal-forms:read",
+        "appraisal-forms:write",
         "documents:read",
         "documents:write",
         "audit:read",
@@ -28,6 +33,7 @@ PERMISSIONS: dict[str, list[str]] = {
         "settings:read",
         "flags:read",
         "dashboards:read",
+        "executive-dashboard:read",
     ],
     "manager": [
         "employees:read:team",
@@ -35,8 +41,10 @@ PERMISSIONS: dict[str, list[str]] = {
         "leave:read:team",
         "leave:approve:team",
         "leave:request:self",
+        "leave-types:read",
         "appraisals:read:team",
         "appraisals:write:team",
+        "appraisal-forms:read",
         "documents:read:self",
         "flags:read",
         "dashboards:read:team",
@@ -46,7 +54,9 @@ PERMISSIONS: dict[str, list[str]] = {
         "org:read",
         "leave:read:self",
         "leave:request:self",
+        "leave-types:read",
         "appraisals:read:self",
+        "appraisal-forms:read",
         "documents:read:self",
         "documents:write:self",
         "flags:read",

@@ -13,7 +13,9 @@ from hrms.models import ApiModel, InputModel
 from hrms.tenants.models import Email
 
 Role = Literal["admin", "hr_manager", "manager", "employee"]
-Permission = Annotated[str, StringConstraints(pattern=r"^(\*|[a-z_]+:[a-z_]+(:(team|self))?)$", max_length=64)]
+Permission = Annotated[
+    str, StringConstraints(pattern=r"^(\*|[a-z_-]+:[a-z_-]+(:(team|self))?)$", max_length=64)
+]  # what each one means, and which may be scoped: hrms.auth.policy
 
 
 class NewUser(InputModel):
@@ -42,6 +44,11 @@ class User(ApiModel):
 
 class CreatedUser(User):
     temporary_password: str | None = None
+
+
+class TemporaryPassword(ApiModel):
+    user_id: UUID
+    temporary_password: str | None
 
 
 class RolePermissions(ApiModel):

@@ -1,4 +1,9 @@
-"""Users of a tenant (admin only) and the editable role -> permissions sets."""
+"""Users of a tenant and the editable role -> permissions sets.
+
+Within the caller's own rights (`hrms.auth.accounts`): no role or grant beyond what the caller
+holds, admins managed by admins only, at least one active admin always. A role, status or
+employee-link change, and a password reset, revoke the user's earlier tokens on their next request.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,14 @@ from uuid import UUID
 from psycopg import sql
 
 from hrms import audit
-from hrms.auth import permissions
+from hrms.auth import accounts, credentials, permissions, policy
 from hrms.auth.passwords import hash_password, temporary_password
 from hrms.db import crud
-from hrms.db.postgres import TenantTx, tenant_tx
-from hrms.errors import Conflict, NotFound
+from hrms.db.postgres import tenant_tx
+from hrms.errors import Conflict, Invalid, NotFound
 from hrms.pagination import Page, decode_cursor, encode_cursor
 from hrms.tenancy import TENANT_ROLES, Actor, Tenant
-from hrms.users.models import CreatedUser, NewUser, RolePermissions, User, UserPatch
+from hrms.users.models import CreatedUser, NewUser, RolePermissions, TemporaryPassword, User, UserPatch
 
 _COLUMNS = sql.SQL("id, email, role, employee_id, status, must_change_password, last_login_at, created_at")
 
@@ -27,6 +32,7 @@ def _user(row: dict[str, Any]) -> User:
 def create_user(tenant: Tenant, actor: Actor, new: NewUser) -> CreatedUser:
     password = new.password or temporary_password()
     with tenant_tx(tenant, actor) as tx:
+        accounts.check_may_grant_role(tx, actor, new.role)
         row = crud.insert(
             tx,
             "users",
@@ -71,22 +77,33 @@ def update_user(tenant: Tenant, actor: Actor, user_id: UUID, patch: UserPatch) -
     changes = patch.model_dump(exclude_unset=True)
     with tenant_tx(tenant, actor) as tx:
         before = crud.get_or_404(tx, "users", user_id, "user", for_update=True)
-        demoted = before["role"] == "admin" and (
-            changes.get("role", "admin") != "admin" or changes.get("status") == "disabled"
-        )
-        if demoted and _active_admins(tx) <= 1:
-            raise Conflict("A tenant keeps at least one active admin.")
+        accounts.check_may_manage(actor, before)
+        if changes.get("role", before["role"]) != before["role"]:
+            accounts.check_may_grant_role(tx, actor, changes["role"])
         row = crud.update(tx, "users", "user", user_id, changes)
-        if "role" in changes or "status" in changes:
-            permissions.invalidate(tx)
+        if any(row[k] != before[k] for k in ("role", "status", "employee_id")):
+            accounts.keep_an_admin(tx)
+            credentials.revoke(tx, user_id)
     return _user(row)
 
 
-def _active_admins(tx: TenantTx) -> int:
-    row = tx.execute(
-        sql.SQL("SELECT count(*) AS n FROM {} WHERE role = 'admin' AND status = 'active'").format(tx.t("users"))
-    ).fetchone()
-    return int(row["n"]) if row else 0
+def reset_password(tenant: Tenant, actor: Actor, user_id: UUID) -> TemporaryPassword:
+    """A new temporary password (to be changed at the next sign-in); the user's earlier tokens stop working."""
+    password = temporary_password()
+    with tenant_tx(tenant, actor) as tx:
+        before = crud.get_or_404(tx, "users", user_id, "user", for_update=True)
+        accounts.check_may_manage(actor, before)
+        accounts.check_may_grant_role(tx, actor, before["role"])
+        tx.execute(
+            sql.SQL(
+                "UPDATE {} SET password_hash = %s, must_change_password = true, failed_logins = 0,"
+                " locked_until = NULL, updated_at = now() WHERE id = %s"
+            ).format(tx.t("users")),
+            (hash_password(password), user_id),
+        )
+        credentials.revoke(tx, user_id)
+        audit.record(tx, "user.password_reset", "user", user_id)
+    return TemporaryPassword(user_id=user_id, temporary_password=password)
 
 
 def list_roles(tenant: Tenant, actor: Actor) -> list[RolePermissions]:
@@ -100,10 +117,17 @@ def set_role_permissions(tenant: Tenant, actor: Actor, role: str, granted: list[
     if role == "admin":
         raise Conflict("The admin role always has every permission.")
     wanted = sorted(set(granted))
+    refused = policy.problems(wanted)
+    if refused:
+        raise Invalid(
+            "Some permissions cannot be granted.",
+            errors=[{"field": "permissions", "type": "permission", "message": problem} for problem in refused],
+        )
     with tenant_tx(tenant, actor) as tx:
         before = tx.execute(
             sql.SQL("SELECT permissions FROM {} WHERE role = %s FOR UPDATE").format(tx.t("role_permissions")), (role,)
         ).fetchone()
+        accounts.check_may_grant(tx, actor, set(wanted) - set(before["permissions"] if before else []))
         tx.execute(
             sql.SQL(
                 "INSERT INTO {} (role, permissions) VALUES (%s, %s)"
@@ -119,5 +143,4 @@ def set_role_permissions(tenant: Tenant, actor: Actor, role: str, granted: list[
             {"permissions": sorted(before["permissions"]) if before else []},
             {"permissions": wanted},
         )
-        permissions.invalidate(tx)
     return RolePermissions(role=role, permissions=wanted)

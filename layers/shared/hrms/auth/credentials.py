@@ -1,0 +1,173 @@
+"""Whether a token still speaks for its user, checked on every request behind the authorizer.
+
+API Gateway caches the authorizer's answer per token (60 s), so revocation cannot live there
+alone. Every token carries the credentials epoch of its user (`ep`) at issue time; a password
+change or reset, a role change or disabling the user increments the epoch, and the handler
+wrapper compares it on each request, together with the user's status, leaving date (it takes
+effect at the start of that day in the tenant's timezone, no job needed) and the tenant's
+status. The same single PostgreSQL query returns the role's permissions, so admission costs one
+round trip and never trusts a cache: Redis being down, stale or racing an invalidation can
+never let a revoked token through. The platform admin's epoch lives in
+`public.platform_credentials` (`hrms platform revoke-tokens`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from psycopg import sql
+
+from hrms.db.postgres import Conn, TenantTx, transaction
+from hrms.errors import Forbidden, Unauthorized
+from hrms.tenancy import PLATFORM_ADMIN, Actor, Tenant, checked_schema_name
+
+REVOKED = "This token is no longer valid; sign in again."
+
+
+@dataclass(frozen=True)
+class UserState:
+    """A tenant user as admission sees them now."""
+
+    user_id: UUID
+    role: str
+    status: str
+    epoch: int
+    must_change_password: bool
+    employee_id: UUID | None
+    date_of_leaving: dt.date | None
+    timezone: str
+    permissions: tuple[str, ...]
+
+    @property
+    def has_left(self) -> bool:
+        return self.date_of_leaving is not None and self.date_of_leaving <= today_in(self.timezone)
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active" and not self.has_left
+
+
+def today_in(timezone: str) -> dt.date:
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return dt.datetime.now(zone).date()
+
+
+def user_state_query(schema: str, where: sql.Composable) -> sql.Composed:
+    """Users (aliased `u`) with their leaving date, the tenant's status and timezone, the role's permissions.
+    Parameters: `schema` and those of `where`."""
+    return sql.SQL(
+        "SELECT u.id, u.role, u.status, u.credentials_epoch, u.must_change_password, u.employee_id,"
+        " e.date_of_leaving, coalesce(tz.value #>> '{{}}', 'UTC') AS timezone,"
+        " coalesce(rp.permissions, '{{}}') AS permissions,"
+        " (SELECT t.status FROM public.tenants t WHERE t.schema_name = %(schema)s) AS tenant_status"
+        " FROM {users} u"
+        " LEFT JOIN {employees} e ON e.id = u.employee_id"
+        " LEFT JOIN {settings} tz ON tz.key = 'timezone'"
+        " LEFT JOIN {roles} rp ON rp.role = u.role"
+        " WHERE {where}"
+    ).format(
+        users=sql.Identifier(schema, "users"),
+        employees=sql.Identifier(schema, "employees"),
+        settings=sql.Identifier(schema, "organization_settings"),
+        roles=sql.Identifier(schema, "role_permissions"),
+        where=where,
+    )
+
+
+def state_of(row: dict[str, Any]) -> UserState:
+    return UserState(
+        user_id=row["id"],
+        role=row["role"],
+        status=row["status"],
+        epoch=int(row["credentials_epoch"]),
+        must_change_password=bool(row["must_change_password"]),
+        employee_id=row["employee_id"],
+        date_of_leaving=row["date_of_leaving"],
+        timezone=row["timezone"],
+        permissions=tuple(sorted(row["permissions"])),
+    )
+
+
+def load(conn: Conn, schema: str, user_id: UUID) -> tuple[UserState, str] | None:
+    """The user's state and their tenant's status (one statement), or None for an unknown user."""
+    row = conn.execute(user_state_query(schema, sql.SQL("u.id = %(user)s")), {"schema": schema, "user": user_id})
+    found = row.fetchone()
+    return (state_of(found), str(found["tenant_status"])) if found else None
+
+
+def admit(context: dict[str, Any] | None) -> Actor:
+    """The caller of this request as they are now, from the authorizer context: 401 for a revoked
+    token (epoch, role, disabled, left), 403 for a suspended tenant."""
+    if not context or "role" not in context or "userId" not in context:
+        raise Unauthorized("Missing authorizer context.")
+    epoch = _int(context.get("credentialsEpoch"))
+    if context["role"] == PLATFORM_ADMIN:
+        if epoch != platform_epoch():
+            raise Unauthorized(REVOKED)
+        return Actor(user_id=str(context["userId"]), role=PLATFORM_ADMIN, tenant=None)
+    try:
+        tenant = Tenant(UUID(str(context["tenantId"])), checked_schema_name(str(context["schemaName"])))
+        user_id = UUID(str(context["userId"]))
+    except (KeyError, ValueError) as exc:
+        raise Unauthorized("Missing authorizer context.") from exc
+    with transaction() as conn:
+        found = load(conn, tenant.schema_name, user_id)
+    if found is None:
+        raise Unauthorized(REVOKED)
+    state, tenant_status = found
+    if tenant_status != "active":
+        raise Forbidden("This tenant is suspended.")
+    if not state.active or state.epoch != epoch or state.role != context["role"]:
+        raise Unauthorized(REVOKED)
+    return Actor(
+        user_id=str(user_id),
+        role=state.role,
+        tenant=tenant,
+        must_change_password=state.must_change_password,
+        employee_id=state.employee_id,
+        permissions=state.permissions,
+    )
+
+
+def platform_epoch() -> int:
+    with transaction() as conn:
+        row = conn.execute("SELECT epoch FROM public.platform_credentials WHERE id").fetchone()
+    return int(row["epoch"]) if row else 0
+
+
+def rotate_platform_epoch() -> int:
+    """Revoke every platform-admin token issued so far; returns the new epoch."""
+    with transaction() as conn:
+        row = conn.execute(
+            "INSERT INTO public.platform_credentials (id, epoch) VALUES (true, 1)"
+            " ON CONFLICT (id) DO UPDATE SET epoch = platform_credentials.epoch + 1, updated_at = now()"
+            " RETURNING epoch"
+        ).fetchone()
+    assert row is not None
+    return int(row["epoch"])
+
+
+def revoke(tx: TenantTx, user_id: UUID) -> int:
+    """Increment the user's credentials epoch in the caller's transaction; returns the new epoch."""
+    row = tx.execute(
+        sql.SQL(
+            "UPDATE {} SET credentials_epoch = credentials_epoch + 1, updated_at = now() WHERE id = %s"
+            " RETURNING credentials_epoch"
+        ).format(tx.t("users")),
+        (user_id,),
+    ).fetchone()
+    return int(row["credentials_epoch"]) if row else 0
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return -1
