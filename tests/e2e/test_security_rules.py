@@ -581,7 +581,9 @@ def test_a_weak_new_password_is_refused_with_a_reason(org: Org, weak: str) -> No
 
 def test_a_long_passphrase_is_a_strong_password(org: Org) -> None:
     who = member(org, "employee", org.employee)
-    passphrase = "violet harbour lantern drifts north over the quiet orchard where meteors fall at dusk"  # 84
+    passphrase = (
+        "violet harbour lantern drifts north over the quiet orchard where meteors fall at dusk"  # 85 characters
+    )
     changed = change_password(org, signed_in(org, who), PASSWORD, passphrase)
     assert changed.status_code == 200, changed.text
     assert signed_in(org, who, passphrase)
@@ -769,3 +771,11 @@ def test_a_duplicate_employee_email_names_the_field_not_the_constraint(org: Org)
     payload = problem(again, 409)
     assert "_key" not in again.text and "employees_" not in again.text, again.text
     assert [e["field"].removeprefix("body.") for e in payload["errors"]] == ["email"], payload
+
+
+def test_a_duplicate_salary_revision_names_the_field_not_the_constraint(org: Org) -> None:
+    structure_id = paid(org, org.employee)
+    again = assign(org, org.employee, structure_id, ctc="650000.00")  # the same effective date
+    payload = problem(again, 409)
+    assert "_key" not in again.text and "employee_salaries_" not in again.text, again.text
+    assert [e["field"].removeprefix("body.") for e in payload["errors"]] == ["effectiveFrom"], payload

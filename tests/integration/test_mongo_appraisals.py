@@ -165,7 +165,7 @@ def test_managers_reach_their_team_and_employees_only_themselves(tenant):
     other = service.create_appraisal(
         t, hr, "all", NewAppraisal(form_id=form.form_id, employee_id=stranger_emp, responses=answers)
     )
-    with pytest.raises(Invalid):
+    with pytest.raises(NotFound):  # outside the scope: not found, as for a read
         service.create_appraisal(t, boss, "team", NewAppraisal(form_id=form.form_id, employee_id=stranger_emp))
 
     def ids(who, scope):
@@ -221,5 +221,5 @@ def test_another_tenants_forms_and_appraisals_are_not_found(tenant, platform_act
         service.list_appraisals(other, actor(other), "all", employee_id=None, status=None, limit=50, cursor=None).items
         == []
     )
-    with pytest.raises(Invalid):  # B's employee is not in A's schema
+    with pytest.raises(NotFound):  # B's employee is not in A's schema
         service.create_appraisal(other, actor(other), "all", NewAppraisal(form_id=uuid4(), employee_id=emp))

@@ -3,10 +3,10 @@
 A form is one document per version (`formId`, `version`, unique per tenant); changing a form
 inserts the next version, so an appraisal keeps answering the version it was created against.
 Scope comes from the caller's permission: `all`, `team` (reporting line) or `self`; appraisals
-of employees outside it are not found, except by their assigned reviewer. Duties: one's own
+of employees outside it are not found (404, also as the subject of a new one). Duties: one's own
 appraisal exists only as a self-assessment, on a form that allows it (403 `self-decision`
 otherwise); its review step (submitted -> reviewed) belongs to the assigned reviewer (by default
-the employee's reporting manager), HR or admin (`all` scope), never to the employee (403
+the employee's reporting manager) within their scope, HR or admin (`all` scope), never to the employee (403
 `review-by-reviewer` / `self-decision`). Forms are organisation-level (`appraisal-forms:*`).
 """
 
@@ -173,11 +173,7 @@ def _form(tenant: Tenant, form_id: UUID, version: int | None) -> dict[str, Any]:
 
 def _appraisal(tenant: Tenant, actor: Actor, scope: str, appraisal_id: UUID) -> dict[str, Any]:
     doc = collection(tenant, APPRAISALS).find_one({"_id": str(appraisal_id)})
-    if doc is None or (
-        scope != "all"
-        and doc["employeeId"] not in _visible_employees(tenant, actor, scope)
-        and doc.get("reviewerId") != _me(tenant, actor)
-    ):
+    if doc is None or (scope != "all" and doc["employeeId"] not in _visible_employees(tenant, actor, scope)):
         raise NotFound("No such appraisal.")
     return doc
 
@@ -201,7 +197,15 @@ def _check_parties(tenant: Tenant, actor: Actor, body: NewAppraisal, allows_self
             ).fetchone()
             reviewer = row["manager_id"] if row else None
     if body.reviewer_id is not None:
-        _employee_in_scope(tenant, actor, "all", body.reviewer_id)
+        with tenant_tx(tenant, actor) as tx:
+            known = tx.execute(
+                sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(tx.t("employees")), (body.reviewer_id,)
+            ).fetchone()
+        if known is None:
+            raise Invalid(
+                "The reviewer is not an employee.",
+                errors=[{"field": "reviewerId", "type": "not_found", "message": "no such employee"}],
+            )
         if body.reviewer_id == body.employee_id:
             raise Invalid(
                 "Nobody reviews their own appraisal.",
@@ -235,10 +239,7 @@ def _employee_in_scope(tenant: Tenant, actor: Actor, scope: str, employee_id: UU
             {**seen.params, "emp": employee_id},
         ).fetchone()
     if row is None:
-        raise Invalid(
-            "The employee is not one you can appraise.",
-            errors=[{"field": "employeeId", "type": "not_found", "message": "no such employee in your scope"}],
-        )
+        raise NotFound("No such employee.")
 
 
 def _form_out(doc: dict[str, Any]) -> AppraisalForm:

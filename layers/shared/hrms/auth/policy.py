@@ -122,6 +122,16 @@ CATALOGUE: dict[str, Permission] = {
         _P("flags:read", "Read and evaluate feature flags."),
         _P("flags:write", "Change feature flags."),
         _P("audit:read", "Read the audit log (account events need users:read too)."),
+        # -- named now for the routes of the open go-live and payslip issues (#16, #19)
+        _P("leave-balances:adjust", "Set opening balances and correct leave balances (never one's own)."),
+        _P("imports:write", "Upload and start bulk imports of employees, salaries and leave balances."),
+        _P("exports:write", "Start exports (employees, payroll register, leave) and download them."),
+        _P(
+            "payslips:read",
+            "Download payslips (an employee always sees their own, without any grant).",
+            "the caller's own payslips",
+            "the reporting line's payslips",
+        ),
     )
 }
 
