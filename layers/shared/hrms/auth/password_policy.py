@@ -30,7 +30,7 @@ def weakness(password: str, user_inputs: tuple[str, ...] = ()) -> str | None:
         return "must not be blank or only whitespace"
     if len(password) < MIN_LENGTH:
         return f"must have at least {MIN_LENGTH} characters"
-    result = _estimator()(password[:MAX_LENGTH], user_inputs=list(user_inputs))
+    result = _estimator()(password, user_inputs=list(user_inputs), max_length=MAX_LENGTH)
     if result["score"] >= MIN_SCORE:
         return None
     feedback = result.get("feedback") or {}

@@ -155,6 +155,8 @@ def problems(grants: Iterable[str]) -> list[str]:
         permission = CATALOGUE.get(name)
         if permission is None:
             found.append(f"{grant}: no such permission")
+        elif scope not in SCOPES:
+            found.append(f"{grant}: the scope must be team or self")
         elif scope != "all" and not permission.scopable:
             found.append(f"{grant}: {name} is organisation-level and cannot be scoped")
     return found
@@ -183,7 +185,7 @@ def covers(held: Iterable[str], grant: str) -> bool:
     if name == EVERYTHING:
         return EVERYTHING in held
     have = scope_of(held, name)
-    return have is not None and SCOPES.index(have) <= SCOPES.index(scope)
+    return have is not None and scope in SCOPES and SCOPES.index(have) <= SCOPES.index(scope)
 
 
 def not_covered(held: Iterable[str], grants: Iterable[str]) -> list[str]:

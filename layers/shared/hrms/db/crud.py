@@ -30,27 +30,28 @@ def _adapt(value: Any) -> Any:
 def constraint_errors(entity_type: str, table: str) -> Iterator[None]:
     """Translate integrity errors of one statement into 409/422 problems naming the field (`body.code`),
     never the constraint or the table (`<table>_<column>_key|fkey|check` names the field)."""
+    name = entity_type.replace("_", " ")
+    article = "An" if name[:1] in "aeiou" else "A"
     try:
         yield
     except psycopg.errors.UniqueViolation as exc:
         raise Conflict(
-            f"A {entity_type} with the same unique value already exists.",
+            f"{article} {name} with the same unique value already exists.",
             errors=_field_errors(exc, table, "unique", "already in use"),
         ) from exc
     except psycopg.errors.ForeignKeyViolation as exc:
         raise Invalid(
-            f"The {entity_type} refers to something that does not exist or is still in use.",
+            f"The {name} refers to something that does not exist or is still in use.",
             errors=_field_errors(exc, table, "reference", "refers to something missing or still in use"),
         ) from exc
     except psycopg.errors.CheckViolation as exc:
-        raise Invalid(
-            f"The {entity_type} breaks a rule.", errors=_field_errors(exc, table, "rule", "not allowed")
-        ) from exc
+        raise Invalid(f"The {name} breaks a rule.", errors=_field_errors(exc, table, "rule", "not allowed")) from exc
 
 
 def _field_errors(exc: psycopg.Error, table: str, kind: str, message: str) -> list[dict[str, Any]]:
     name = (exc.diag.constraint_name or "").removeprefix(f"{table}_")
     column = re.sub(r"_(key|fkey|check|idx)$", "", name)
+    column = column.removeprefix("employee_id_")  # per-employee uniques: the other column is what clashed
     if not column or not re.fullmatch(r"[a-z_]+", column):
         return []
     field = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), column)
