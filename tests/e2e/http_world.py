@@ -13,6 +13,15 @@ from hrms.auth.users import find_user_by_email
 from hrms.db.postgres import transaction
 from tests.conftest import bearer
 
+# A salary structure: basic half the CTC, HRA 40% of basic, PF 12% of basic.
+STRUCTURE = {
+    "name": "Standard",
+    "components": [
+        {"code": "basic", "name": "Basic", "kind": "earning", "calc": "percent_of_ctc", "value": 50},
+        {"code": "hra", "name": "HRA", "kind": "earning", "calc": "percent_of_basic", "value": "40"},
+        {"code": "pf", "name": "PF", "kind": "deduction", "calc": "percent_of_basic", "value": "12"},
+    ],
+}
 GUIDE_WEEK = {"startDate": "2024-02-05", "endDate": "2024-02-09", "reason": "Personal time off"}
 
 

@@ -7,16 +7,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import bearer
-from tests.e2e.http_world import Org
-
-STRUCTURE = {
-    "name": "Standard",
-    "components": [
-        {"code": "basic", "name": "Basic", "kind": "earning", "calc": "percent_of_ctc", "value": 50},
-        {"code": "hra", "name": "HRA", "kind": "earning", "calc": "percent_of_basic", "value": "40"},
-        {"code": "pf", "name": "PF", "kind": "deduction", "calc": "percent_of_basic", "value": "12"},
-    ],
-}
+from tests.e2e.http_world import STRUCTURE, Org
 
 
 def _problem(response: httpx.Response, status: int) -> dict[str, Any]:

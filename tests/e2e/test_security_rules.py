@@ -24,19 +24,11 @@ from hrms.auth.passwords import hash_password
 from hrms.auth.users import find_user_by_email
 from hrms.db.postgres import transaction
 from tests.conftest import bearer
-from tests.e2e.http_world import Org
+from tests.e2e.http_world import STRUCTURE, Org
 
 PROBLEM = "application/problem+json"
 PASSWORD = "violet-harbour-lantern-97"
 NEW_PASSWORD = "quiet orchard meteor 53 drifts"
-STRUCTURE = {
-    "name": "Standard",
-    "components": [
-        {"code": "basic", "name": "Basic", "kind": "earning", "calc": "percent_of_ctc", "value": 50},
-        {"code": "hra", "name": "HRA", "kind": "earning", "calc": "percent_of_basic", "value": "40"},
-        {"code": "pf", "name": "PF", "kind": "deduction", "calc": "percent_of_basic", "value": "12"},
-    ],
-}
 FIELDS = [{"key": "summary", "label": "Summary", "type": "text", "required": True}]
 
 
