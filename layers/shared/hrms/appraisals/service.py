@@ -23,7 +23,8 @@ from hrms.appraisals.validation import check_responses
 from hrms.auth import duties
 from hrms.db.postgres import tenant_tx
 from hrms.db.tenant_collection import collection, record_audit
-from hrms.employees.scope import caller_employee_id, visible
+from hrms.employees import repo as employees
+from hrms.employees.scope import caller_employee_id, visible, visible_ids
 from hrms.errors import BadRequest, Conflict, Invalid, NotFound
 from hrms.pagination import Page, decode_cursor, encode_cursor
 from hrms.tenancy import Actor, Tenant
@@ -196,12 +197,9 @@ def _check_parties(tenant: Tenant, actor: Actor, body: NewAppraisal, allows_self
                 sql.SQL("SELECT manager_id FROM {} WHERE id = %s").format(tx.t("employees")), (body.employee_id,)
             ).fetchone()
             reviewer = row["manager_id"] if row else None
+        reviewer_known = body.reviewer_id is None or employees.exists(tx, "employees", body.reviewer_id)
     if body.reviewer_id is not None:
-        with tenant_tx(tenant, actor) as tx:
-            known = tx.execute(
-                sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(tx.t("employees")), (body.reviewer_id,)
-            ).fetchone()
-        if known is None:
+        if not reviewer_known:
             raise Invalid(
                 "The reviewer is not an employee.",
                 errors=[{"field": "reviewerId", "type": "not_found", "message": "no such employee"}],
@@ -224,22 +222,13 @@ def _check_reviewer(tenant: Tenant, actor: Actor, scope: str, doc: dict[str, Any
 
 def _visible_employees(tenant: Tenant, actor: Actor, scope: str) -> set[str]:
     with tenant_tx(tenant, actor) as tx:
-        seen = visible(tx, scope, actor)
-        rows = tx.execute(
-            sql.SQL("SELECT e.id FROM {} e WHERE {}").format(tx.t("employees"), seen.condition), seen.params
-        ).fetchall()
-    return {str(r["id"]) for r in rows}
+        return visible_ids(tx, scope, actor)
 
 
 def _employee_in_scope(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID) -> None:
     with tenant_tx(tenant, actor) as tx:
-        seen = visible(tx, scope, actor)
-        row = tx.execute(
-            sql.SQL("SELECT 1 FROM {} e WHERE e.id = %(emp)s AND {}").format(tx.t("employees"), seen.condition),
-            {**seen.params, "emp": employee_id},
-        ).fetchone()
-    if row is None:
-        raise NotFound("No such employee.")
+        if employees.find(tx, employee_id, visible(tx, scope, actor)) is None:
+            raise NotFound("No such employee.")
 
 
 def _form_out(doc: dict[str, Any]) -> AppraisalForm:

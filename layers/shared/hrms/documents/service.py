@@ -16,14 +16,13 @@ from functools import cache
 from typing import Any
 from uuid import UUID, uuid4
 
-from psycopg import sql
-
 from hrms.auth import duties
 from hrms.config import settings
 from hrms.db.postgres import tenant_tx
 from hrms.db.tenant_collection import collection, record_audit
 from hrms.documents.models import Document, DocumentUpload, NewDocument
-from hrms.employees.scope import caller_employee_id, visible
+from hrms.employees import repo as employees
+from hrms.employees.scope import caller_employee_id, visible, visible_ids
 from hrms.errors import BadRequest, NotFound
 from hrms.pagination import Page, decode_cursor, encode_cursor
 from hrms.tenancy import Actor, Tenant
@@ -158,30 +157,18 @@ def _visible_employees(tenant: Tenant, actor: Actor, scope: str) -> set[str] | N
     if scope == "all":
         return None
     with tenant_tx(tenant, actor) as tx:
-        seen = visible(tx, scope, actor)
-        rows = tx.execute(
-            sql.SQL("SELECT e.id FROM {} e WHERE {}").format(tx.t("employees"), seen.condition), seen.params
-        ).fetchall()
-    return {str(r["id"]) for r in rows}
+        return visible_ids(tx, scope, actor)
 
 
 def _owner_for_write(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID | None) -> UUID | None:
-    if scope != "all":
-        with tenant_tx(tenant, actor) as tx:
-            own = caller_employee_id(tx, actor)
-        seen = _visible_employees(tenant, actor, scope) or set()
-        target = employee_id or own
-        if target is None or str(target) not in seen:
+    """The employee the document is about: as given (default with a scoped grant: the caller), in scope."""
+    with tenant_tx(tenant, actor) as tx:
+        target = employee_id if scope == "all" else employee_id or caller_employee_id(tx, actor)
+        if scope != "all" and target is None:
             raise NotFound("No such employee.")
-        return target
-    if employee_id is not None:
-        with tenant_tx(tenant, actor) as tx:
-            found = tx.execute(
-                sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(tx.t("employees")), (employee_id,)
-            ).fetchone()
-        if found is None:
+        if target is not None and employees.find(tx, target, visible(tx, scope, actor)) is None:
             raise NotFound("No such employee.")
-    return employee_id
+    return target
 
 
 @cache

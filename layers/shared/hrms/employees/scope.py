@@ -52,3 +52,12 @@ def visible(tx: TenantTx, scope: str, actor: Actor) -> Visibility:
         ).format(employees=tx.t("employees"))
         return Visibility(line, {"scope_me": me})
     raise ValueError(f"unknown scope {scope!r}")
+
+
+def visible_ids(tx: TenantTx, scope: str, actor: Actor) -> set[str]:
+    """The ids (as text) of the employees `scope` lets `actor` see: for filtering MongoDB documents."""
+    seen = visible(tx, scope, actor)
+    rows = tx.execute(
+        sql.SQL("SELECT e.id FROM {} e WHERE {}").format(tx.t("employees"), seen.condition), seen.params
+    ).fetchall()
+    return {str(r["id"]) for r in rows}
