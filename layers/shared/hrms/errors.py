@@ -48,6 +48,11 @@ class PayloadTooLarge(DomainError):
     title = "Payload too large"
 
 
+class UnsupportedMediaType(DomainError):
+    status = 415
+    title = "Unsupported media type"
+
+
 class Invalid(DomainError):
     status = 422
     title = "Validation failed"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -25,6 +25,30 @@ class InputModel(ApiModel):
         """PostgreSQL text holds no U+0000 and only valid UTF-8 (a JSON `\\ud800` escape is a lone
         surrogate): refuse such text here (422) instead of failing in the database (500)."""
         _check_storable(value)
+        return value
+
+
+class Nullable:
+    """Marker of a `PatchModel` field that `null` clears: `phone: Annotated[Phone | None, NULLABLE] = None`."""
+
+    def __repr__(self) -> str:
+        return "NULLABLE"
+
+
+NULLABLE: Final = Nullable()
+
+
+class PatchModel(InputModel):
+    """A partial update: every field may be omitted and only the keys present change (read them with
+    `model_fields_set` / `exclude_unset`). `null` is a value only for fields marked `NULLABLE`;
+    for any other field it is a 422 naming that field, never a NOT NULL violation in the database."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _null_only_where_declared(cls, value: Any, info: ValidationInfo) -> Any:
+        metadata = cls.model_fields[info.field_name].metadata if info.field_name else []
+        if value is None and not any(isinstance(marker, Nullable) for marker in metadata):
+            raise ValueError("may be omitted but not null")
         return value
 
 

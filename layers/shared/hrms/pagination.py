@@ -9,12 +9,17 @@ from typing import Any, Generic, TypeVar
 
 from hrms.errors import BadRequest
 from hrms.models import ApiModel
+from hrms.request_context import operation
 
 T = TypeVar("T")
 Row = dict[str, Any]
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_CURSOR_CHARS = 2_048
+MAX_KEY_PARTS = 4
+MAX_PART_CHARS = 512
+BIGINT_MAX = 2**63 - 1
 
 
 class Page(ApiModel, Generic[T]):
@@ -23,21 +28,49 @@ class Page(ApiModel, Generic[T]):
 
 
 def encode_cursor(key: list[Any]) -> str:
-    raw = json.dumps(key, separators=(",", ":"), default=str).encode()
+    """An opaque cursor for the keyset position `key`, bound to the operation that lists (a cursor
+    of `GET /users` is no cursor of `GET /tenants`)."""
+    document = {"op": operation.get() or "", "key": [str(part) for part in key]}
+    raw = json.dumps(document, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> list[Any] | None:
-    """The keyset position a cursor encodes; a tampered cursor is a 400, never a 500."""
+def decode_cursor(cursor: str | None) -> list[str] | None:
+    """The keyset position a cursor encodes, as text fit for any query parameter; anything not made
+    by `encode_cursor` for this operation (tampered, truncated, another route's) is a 400, never a 500.
+    Parts that are numbers, dates or ids are parsed by `decode_keyset`."""
     if not cursor:
         return None
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise BadRequest("The cursor is not valid.")
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        document = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: a deeply nested crafted cursor
         raise BadRequest("The cursor is not valid.") from exc
-    if not isinstance(key, list) or not all(isinstance(part, str) for part in key):
+    if not isinstance(document, dict) or document.get("op") != (operation.get() or ""):
+        raise BadRequest("The cursor is not valid.")
+    key = document.get("key")
+    if not isinstance(key, list) or not 0 < len(key) <= MAX_KEY_PARTS or not all(map(_storable, key)):
         raise BadRequest("The cursor is not valid.")
     return key
+
+
+def _storable(part: object) -> bool:
+    if not isinstance(part, str) or len(part) > MAX_PART_CHARS or "\x00" in part:
+        return False
+    try:
+        part.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
+def bigint(part: str) -> int:
+    """A cursor part that must fit PostgreSQL's bigint (and BSON's int64)."""
+    value = int(part) if part.isascii() and part.isdigit() else -1
+    if not 0 <= value <= BIGINT_MAX:
+        raise ValueError("not a bigint")
+    return value
 
 
 def decode_keyset(cursor: str | None, *parsers: Callable[[str], Any]) -> tuple[Any, ...] | None:

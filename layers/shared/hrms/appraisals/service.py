@@ -25,8 +25,8 @@ from hrms.db.postgres import tenant_tx
 from hrms.db.tenant_collection import collection, record_audit
 from hrms.employees import repo as employees
 from hrms.employees.scope import caller_employee_id, visible, visible_ids
-from hrms.errors import BadRequest, Conflict, Invalid, NotFound
-from hrms.pagination import Page, decode_cursor, encode_cursor
+from hrms.errors import Conflict, Invalid, NotFound
+from hrms.pagination import Page, decode_keyset, encode_cursor
 from hrms.tenancy import Actor, Tenant
 
 FORMS = "AppraisalForm"
@@ -126,15 +126,10 @@ def list_appraisals(
         flt["employeeId"] = str(employee_id)
     if status:
         flt["status"] = status
-    after = decode_cursor(cursor)
+    after = decode_keyset(cursor, datetime.fromisoformat, str)
     if after:
-        try:
-            at = datetime.fromisoformat(after[0])
-        except ValueError:
-            at = None
-        if len(after) != 2 or at is None:
-            raise BadRequest("The cursor is not valid.")
-        flt["$or"] = [{"createdAt": {"$lt": at}}, {"createdAt": at, "_id": {"$lt": after[1]}}]
+        at, last_id = after
+        flt["$or"] = [{"createdAt": {"$lt": at}}, {"createdAt": at, "_id": {"$lt": last_id}}]
     docs = collection(tenant, APPRAISALS).find(flt, sort=[("createdAt", -1), ("_id", -1)], limit=limit + 1)
     page = docs[:limit]
     next_cursor = encode_cursor([page[-1]["createdAt"].isoformat(), page[-1]["_id"]]) if len(docs) > limit else None

@@ -15,8 +15,7 @@ from hrms.audit.models import AuditEntry
 from hrms.auth.permissions import held
 from hrms.auth.policy import scope_of
 from hrms.db.postgres import tenant_tx
-from hrms.errors import BadRequest
-from hrms.pagination import Page, decode_cursor, encode_cursor
+from hrms.pagination import Page, bigint, decode_keyset, encode_cursor
 from hrms.tenancy import Actor, Tenant
 
 ACCOUNT_ENTITY_TYPES = ("user", "role")
@@ -34,12 +33,8 @@ class AuditFilter:
 def list_audit_logs(
     tenant: Tenant, actor: Actor, filters: AuditFilter, limit: int, cursor: str | None
 ) -> Page[AuditEntry]:
-    after = decode_cursor(cursor)
-    before_id = None
-    if after:
-        if not after[0].isdigit():
-            raise BadRequest("The cursor is not valid.")
-        before_id = int(after[0])
+    after = decode_keyset(cursor, bigint)
+    before_id = after[0] if after else None
     with tenant_tx(tenant, actor) as tx:
         rows = tx.execute(
             sql.SQL(

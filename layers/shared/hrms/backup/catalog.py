@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from hrms.backup import keys, storage
 from hrms.backup.models import BackupInfo
-from hrms.errors import BadRequest, NotFound
-from hrms.pagination import DEFAULT_LIMIT, Page, decode_cursor, encode_cursor
+from hrms.errors import NotFound
+from hrms.pagination import DEFAULT_LIMIT, Page, decode_keyset, encode_cursor
 
 
 @dataclass(frozen=True)
@@ -82,14 +82,10 @@ def _order(item: Listed) -> tuple[datetime, str]:
 
 
 def _after(cursor: str | None) -> tuple[datetime, str] | None:
-    position = decode_cursor(cursor)
+    position = decode_keyset(cursor, datetime.fromisoformat, str)
     if position is None:
         return None
-    try:
-        created, key = position
-        moment = datetime.fromisoformat(created)
-    except ValueError as exc:
-        raise BadRequest("The cursor is not valid.") from exc
+    moment, key = position
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), key
 
 

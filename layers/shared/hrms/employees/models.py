@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints
 
 from hrms.employees.identifiers import normalise_aadhaar, normalise_pan
-from hrms.models import ApiModel, InputModel
+from hrms.models import NULLABLE, ApiModel, InputModel, PatchModel
 from hrms.tenants.models import Email
-
-
-def _not_null(value: Any) -> Any:
-    if value is None:
-        raise ValueError("may be omitted but not null")
-    return value
-
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 EmployeeEmail = Email
@@ -46,7 +39,7 @@ class NewEmployee(InputModel):
     employment_type: EmploymentType = "full_time"
 
 
-class EmployeePatch(InputModel):
+class EmployeePatch(PatchModel):
     """Only the keys present change. `phone`, `pan`, `aadhaar`, `managerId`, `dateOfLeaving` may be null."""
 
     email: EmployeeEmail | None = None
@@ -55,24 +48,13 @@ class EmployeePatch(InputModel):
     department_id: UUID | None = None
     designation_id: UUID | None = None
     date_of_joining: Day | None = None
-    phone: Phone | None = None
-    pan: Pan | None = None
-    aadhaar: Aadhaar | None = None
-    manager_id: UUID | None = None
+    phone: Annotated[Phone | None, NULLABLE] = None
+    pan: Annotated[Pan | None, NULLABLE] = None
+    aadhaar: Annotated[Aadhaar | None, NULLABLE] = None
+    manager_id: Annotated[UUID | None, NULLABLE] = None
     employment_type: EmploymentType | None = None
     status: EmployeeStatus | None = None
-    date_of_leaving: Day | None = None
-
-    _required = field_validator(
-        "email",
-        "first_name",
-        "last_name",
-        "department_id",
-        "designation_id",
-        "date_of_joining",
-        "employment_type",
-        "status",
-    )(_not_null)
+    date_of_leaving: Annotated[Day | None, NULLABLE] = None
 
 
 class Termination(InputModel):

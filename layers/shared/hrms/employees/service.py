@@ -27,9 +27,9 @@ from hrms.employees import balances, repo
 from hrms.employees.identifiers import mask_aadhaar, mask_pan
 from hrms.employees.models import Employee, EmployeePatch, LeaveBalance, NewEmployee
 from hrms.employees.scope import Visibility, visible
-from hrms.errors import BadRequest, Conflict, Invalid, NotFound
+from hrms.errors import Conflict, Invalid, NotFound
 from hrms.org.cache import invalidate_org
-from hrms.pagination import Page, decode_cursor, page_of
+from hrms.pagination import Page, decode_keyset, page_of
 from hrms.tenancy import Actor, Tenant
 
 # Epoch namespace bumped whenever reporting lines change; its row lock serialises those changes
@@ -237,16 +237,8 @@ def _today(tx: TenantTx) -> dt.date:
 
 
 def _position(cursor: str | None) -> tuple[str, str, UUID] | None:
-    key = decode_cursor(cursor)
-    if key is None:
-        return None
-    if len(key) != 3:
-        raise BadRequest("The cursor is not valid.")
-    try:
-        position = (_storable(key[0], "cursor"), _storable(key[1], "cursor"), UUID(key[2]))
-    except (ValueError, Invalid) as exc:
-        raise BadRequest("The cursor is not valid.") from exc
-    return position
+    position = decode_keyset(cursor, str, str, UUID)
+    return None if position is None else (position[0], position[1], position[2])
 
 
 def _storable(text: str, field: str) -> str:

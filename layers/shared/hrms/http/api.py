@@ -4,7 +4,8 @@ The order of checks is fixed here, once, for every route:
 1. authentication and revocation: the caller as they are now (`hrms.auth.credentials`), from the
    authorizer context only: 401 for a revoked token, 403 for a suspended tenant or a temporary
    password that must be changed first;
-2. the body: size (413) and NUL characters (422), then `Idempotency-Key` on POST;
+2. the body, parsed in one place (`hrms.http.bodies`: 413, 415, 400, 422) and parameters without
+   NUL (422), then `Idempotency-Key` on POST;
 3. validation of path, query and body against the route's models (400/422);
 4. admission by the route's declared permission (403 naming it); its scope (`all`, `team`,
    `self`, see `hrms.auth.policy`) goes to the domain as `app.scope`;
@@ -15,7 +16,6 @@ by outcome, and by operation and outcome.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Collection, Mapping
 from typing import Any, cast
 
@@ -29,11 +29,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from hrms.auth import credentials, policy
 from hrms.config import settings
-from hrms.errors import DomainError, Forbidden, Invalid, PayloadTooLarge
-from hrms.http import idempotency
+from hrms.errors import DomainError, Forbidden, Invalid
+from hrms.http import bodies, idempotency
 from hrms.http.responses import problem, problem_from
 from hrms.observability import SERVICE, container_metrics, instrumented, logger
-from hrms.request_context import request_id
+from hrms.request_context import operation, request_id
 from hrms.tenancy import Actor, Tenant
 
 IDEMPOTENCY_HEADER = "idempotency-key"
@@ -117,20 +117,22 @@ class Api(APIGatewayRestResolver):
         """Dimensions: outcome (success, client_error, server_error) and the operation (the route as the
         template declares it, e.g. "GET /employees/{employeeId}": one per function). Never the tenant."""
         outcome = "success" if status < 400 else "client_error" if status < 500 else "server_error"
-        operation = f"{event.get('httpMethod')} {event.get('resource')}"
+        route = f"{event.get('httpMethod')} {event.get('resource')}"
         self.metrics.add_dimension(name="outcome", value=outcome)
-        self.metrics.add_dimensions(service=SERVICE, operation=operation, outcome=outcome)
+        self.metrics.add_dimensions(service=SERVICE, operation=route, outcome=outcome)
         self.metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
 
     def _respond(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         """Admission checks, idempotency, then the route."""
         rid = (event.get("requestContext") or {}).get("requestId")
         token = request_id.set(rid)
+        serving = operation.set(f"{event.get('httpMethod')} {event.get('resource')}")
         logger.set_correlation_id(rid)
         claim: idempotency.Claim | None = None
         try:
             self._actor = self._authenticate(event)
-            _check_body(event)
+            event = bodies.normalised(event, settings().max_body_bytes)
+            _refuse_nul_parameters(event)
             claimed = self._claim(event)
             if isinstance(claimed, dict):
                 return {**claimed, "headers": {**(claimed.get("headers") or {}), "Idempotent-Replayed": "true"}}
@@ -138,6 +140,7 @@ class Api(APIGatewayRestResolver):
         except DomainError as error:
             self._actor = None
             request_id.reset(token)
+            operation.reset(serving)
             return _raw(problem_from(error))
         if self._actor is not None and self._actor.tenant is not None:
             logger.append_keys(tenant_id=str(self._actor.tenant.tenant_id))
@@ -151,6 +154,7 @@ class Api(APIGatewayRestResolver):
             self._actor, self._scope = None, None
             logger.remove_keys(["tenant_id"])
             request_id.reset(token)
+            operation.reset(serving)
         if claim:
             idempotency.complete(claim, result)
         return result
@@ -190,15 +194,6 @@ class Api(APIGatewayRestResolver):
         operation = f"POST {event.get('resource') or event.get('path')}"
         body_hash = idempotency.request_hash(f"{operation} {event.get('path')}", event.get("body"))
         return idempotency.claim(self._actor, key, operation, body_hash)
-
-
-def _check_body(event: dict[str, Any]) -> None:
-    """Step 2: a body within the size limit, parameters without NUL."""
-    body = event.get("body") or ""
-    size = len(base64.b64decode(body)) if event.get("isBase64Encoded") else len(body.encode())
-    if size > settings().max_body_bytes:
-        raise PayloadTooLarge(f"The request body exceeds {settings().max_body_bytes} bytes.")
-    _refuse_nul_parameters(event)
 
 
 def _refuse_nul_parameters(event: dict[str, Any]) -> None:
@@ -255,8 +250,6 @@ def _raw(response: Response) -> dict[str, Any]:
 
 def _validation_problem(error: RequestValidationError) -> Response:
     errors = error.errors()
-    if any(e.get("type") == "json_invalid" for e in errors):
-        return problem(400, "The request body is not valid JSON.")
     if all(e.get("loc", ("",))[0] == "path" for e in errors):
         return problem(404, "No such resource.")  # a malformed id can never exist
     return problem(

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints
 
 from hrms.leave.working_days import HalfDay
-from hrms.models import ApiModel, InputModel
+from hrms.models import ApiModel, InputModel, PatchModel
 
 LeaveStatus = Literal["pending", "approved", "rejected", "cancelled"]
-
-
-def _not_null(value: Any) -> Any:
-    if value is None:
-        raise ValueError("may be omitted but not null")
-    return value
 
 
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")]
@@ -39,7 +33,7 @@ class NewLeaveType(InputModel):
     paid: bool = Field(default=True, description="Unpaid types are not limited by a balance.")
 
 
-class LeaveTypePatch(InputModel):
+class LeaveTypePatch(PatchModel):
     """Only the keys present change. A new quota applies from the next allocation (rollover, hire)."""
 
     code: Code | None = None
@@ -49,10 +43,6 @@ class LeaveTypePatch(InputModel):
     allow_half_day: bool | None = None
     paid: bool | None = None
     is_active: bool | None = Field(default=None, description="Inactive types take no new requests.")
-
-    _required = field_validator(
-        "code", "name", "annual_quota", "carry_forward_max", "allow_half_day", "paid", "is_active"
-    )(_not_null)
 
 
 class LeaveType(ApiModel):

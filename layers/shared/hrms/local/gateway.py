@@ -31,6 +31,7 @@ import time
 import uuid
 from collections.abc import Callable
 from functools import lru_cache
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from hrms.local.schedule import ACCOUNT_ID, REGION
 from hrms.local.template import Route, Template
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
+MAX_URL_BYTES = 8_192  # API Gateway allows 10,240 bytes of request line and headers together
 API_ID = "local"
 _RAW_HEADERS = "hrms.raw_headers"
 _SWAGGER_DIR = "aws_lambda_powertools.event_handler.openapi.swagger_ui"
@@ -137,6 +139,8 @@ class LocalGateway:
             return Response(self.openapi(), content_type="application/json")
         if (path == "/docs" or path in _SWAGGER_ASSETS) and method == "GET":
             return self._docs(path)
+        if len(request.environ.get("RAW_URI") or request.full_path) > MAX_URL_BYTES:
+            return problem(414, "URI Too Long", f"The request URL exceeds {MAX_URL_BYTES} bytes.")
         request_id = str(uuid.uuid4())
         route, params, path_exists = self.template.match(method, path)
         try:
@@ -390,6 +394,20 @@ class _RawHeadersHandler(WSGIRequestHandler):
         super().setup()
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors the HTTP server answers itself (a request line over 64 KiB, a malformed request)
+        are problem+json like every other answer."""
+        status = HTTPStatus(code)
+        body = problem(code, status.phrase, message or status.description).get_data()
+        self.log_error("code %d, message %s", code, message)
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/problem+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
 
     def make_environ(self) -> Any:
         environ = super().make_environ()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints
 
-from hrms.models import ApiModel, InputModel
+from hrms.models import NULLABLE, ApiModel, InputModel, PatchModel
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=1000)]
@@ -16,12 +16,6 @@ Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,3
 Level = Annotated[int, Field(ge=0, le=100)]
 # A date Postgres and every client can hold; also keeps year arithmetic away from date.max.
 HolidayDate = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))]
-
-
-def _not_null(value: Any) -> Any:
-    if value is None:
-        raise ValueError("may be omitted but not null")
-    return value
 
 
 # ---------------------------------------------------------------- departments
@@ -35,16 +29,14 @@ class NewDepartment(InputModel):
     description: Description | None = None
 
 
-class DepartmentPatch(InputModel):
+class DepartmentPatch(PatchModel):
     """Only the keys present change; `parentId`/`headEmployeeId`/`description` may be set to null."""
 
     name: Name | None = None
     code: Code | None = None
-    parent_id: UUID | None = None
-    head_employee_id: UUID | None = None
-    description: Description | None = None
-
-    _required = field_validator("name", "code")(_not_null)
+    parent_id: Annotated[UUID | None, NULLABLE] = None
+    head_employee_id: Annotated[UUID | None, NULLABLE] = None
+    description: Annotated[Description | None, NULLABLE] = None
 
 
 class Department(ApiModel):
@@ -67,14 +59,12 @@ class NewDesignation(InputModel):
     department_id: UUID | None = None
 
 
-class DesignationPatch(InputModel):
+class DesignationPatch(PatchModel):
     """Only the keys present change; `level`/`departmentId` may be set to null."""
 
     title: Name | None = None
-    level: Level | None = None
-    department_id: UUID | None = None
-
-    _required = field_validator("title")(_not_null)
+    level: Annotated[Level | None, NULLABLE] = None
+    department_id: Annotated[UUID | None, NULLABLE] = None
 
 
 class Designation(ApiModel):

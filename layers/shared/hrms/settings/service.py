@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hrms.db.tenant_collection import collection, record_audit
-from hrms.errors import BadRequest, Conflict, DependencyDown, NotFound
+from hrms.errors import Conflict, DependencyDown, NotFound
 from hrms.observability import logger
-from hrms.pagination import Page, decode_cursor, encode_cursor
+from hrms.pagination import Page, bigint, decode_keyset, encode_cursor
 from hrms.request_context import request_id
 from hrms.settings.models import SettingsChange, SettingsRollback, SettingsUpdate, TenantSettings
 from hrms.tenancy import Actor, Tenant
@@ -56,12 +56,8 @@ def rollback_settings(tenant: Tenant, actor: Actor, body: SettingsRollback) -> T
 
 
 def settings_history(tenant: Tenant, limit: int, cursor: str | None) -> Page[SettingsChange]:
-    after = decode_cursor(cursor)
-    flt: dict[str, Any] = {}
-    if after:
-        if not after[0].isdigit():
-            raise BadRequest("The cursor is not valid.")
-        flt["version"] = {"$lt": int(after[0])}
+    after = decode_keyset(cursor, bigint)
+    flt: dict[str, Any] = {"version": {"$lt": after[0]}} if after else {}
     docs = collection(tenant, AUDIT).find(flt, sort=[("version", -1)], limit=limit + 1)
     page = docs[:limit]
     return Page(

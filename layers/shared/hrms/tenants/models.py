@@ -9,7 +9,7 @@ from zoneinfo import available_timezones
 
 from pydantic import Field, StringConstraints, field_validator
 
-from hrms.models import ApiModel, InputModel
+from hrms.models import NULLABLE, ApiModel, InputModel, PatchModel
 from hrms.tenancy import SLUG_PATTERN
 
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$"
@@ -38,9 +38,11 @@ class NewTenant(InputModel):
     settings: TenantSettings = Field(default_factory=TenantSettings)
 
 
-class TenantPatch(InputModel):
+class TenantPatch(PatchModel):
+    """Only the keys present change; `description: null` clears it."""
+
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    description: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    description: Annotated[Annotated[str, StringConstraints(max_length=1000)] | None, NULLABLE] = None
     status: Literal["active", "suspended"] | None = None
 
 

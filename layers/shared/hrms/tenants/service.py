@@ -101,7 +101,7 @@ def get_tenant(tenant_id: UUID) -> TenantDetail:
 
 
 def update_tenant(tenant_id: UUID, patch: TenantPatch, actor: Actor) -> TenantDetail:
-    changes = patch.model_dump(exclude_unset=True, exclude_none=True)
+    changes = patch.model_dump(exclude_unset=True)
     with transaction() as conn:
         before = _existing(conn, tenant_id, for_update=True)
         if changes:

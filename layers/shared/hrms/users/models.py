@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import Field, StringConstraints
 
 from hrms.auth.models import NewPassword
-from hrms.models import ApiModel, InputModel
+from hrms.models import NULLABLE, ApiModel, InputModel, PatchModel
 from hrms.tenants.models import Email
 
 Role = Literal["admin", "hr_manager", "manager", "employee"]
@@ -25,10 +25,12 @@ class NewUser(InputModel):
     password: NewPassword | None = Field(default=None, description="Omit to get a temporary password back.")
 
 
-class UserPatch(InputModel):
+class UserPatch(PatchModel):
+    """Only the keys present change; `employeeId: null` unlinks the user from their employee record."""
+
     role: Role | None = None
     status: Literal["active", "disabled"] | None = None
-    employee_id: UUID | None = None
+    employee_id: Annotated[UUID | None, NULLABLE] = None
 
 
 class User(ApiModel):
