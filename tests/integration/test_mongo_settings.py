@@ -156,7 +156,9 @@ def test_indexes_lead_with_tenant_and_creation_is_idempotent(stack):
         info = database()[name].index_information()
         for _keys, options in specs:
             assert options["name"] in info, (name, options["name"])
-            assert info[options["name"]]["key"][0][0] == "tenantId"
+            # The one exception: the audit sweep looks for old hints across tenants by time.
+            leading = "at" if name == "PendingAudit" else "tenantId"
+            assert info[options["name"]]["key"][0][0] == leading
 
 
 def test_mongo_down_fails_fast_with_503_and_health_degraded(tenant, stack, reset_clients):

@@ -21,8 +21,10 @@ from psycopg import sql
 from hrms.appraisals.models import Appraisal, AppraisalForm, NewAppraisal, NewAppraisalForm
 from hrms.appraisals.validation import check_responses
 from hrms.auth import duties
+from hrms.db import mongo_audit
+from hrms.db.mongo_audit import Change
 from hrms.db.postgres import tenant_tx
-from hrms.db.tenant_collection import collection, record_audit
+from hrms.db.tenant_collection import collection
 from hrms.employees import repo as employees
 from hrms.employees.scope import caller_employee_id, visible, visible_ids
 from hrms.errors import Conflict, Invalid, NotFound
@@ -75,8 +77,7 @@ def create_appraisal(tenant: Tenant, actor: Actor, scope: str, body: NewAppraisa
         "createdAt": datetime.now(UTC),
         "createdBy": actor.user_id,
     }
-    collection(tenant, APPRAISALS).insert_one(doc)
-    record_audit(tenant, actor, "create", "appraisal", doc["_id"], None, doc)
+    mongo_audit.insert(collection(tenant, APPRAISALS), actor, doc, Change("create", "appraisal", doc["_id"], None, doc))
     return _appraisal_out(doc)
 
 
@@ -96,13 +97,16 @@ def submit_appraisal(tenant: Tenant, actor: Actor, scope: str, appraisal_id: UUI
     check_responses(form["fields"], doc["responses"], complete=True)
     target = NEXT_STATUS[status]
     stamp = "submittedAt" if target == "submitted" else "reviewedAt"
-    after = collection(tenant, APPRAISALS).find_one_and_update(
+    fields = {"status": target, stamp: datetime.now(UTC), f"{stamp[:-2]}By": actor.user_id}
+    after = mongo_audit.update(
+        collection(tenant, APPRAISALS),
+        actor,
         {"_id": doc["_id"], "status": status},
-        {"$set": {"status": target, stamp: datetime.now(UTC), f"{stamp[:-2]}By": actor.user_id}},
+        {"$set": fields},
+        Change(target, "appraisal", doc["_id"], doc, {**doc, **fields}),
     )
     if after is None:
         raise Conflict("The appraisal changed meanwhile; reload it.")
-    record_audit(tenant, actor, target, "appraisal", doc["_id"], doc, after)
     return _appraisal_out(after)
 
 
@@ -149,11 +153,11 @@ def _insert_form(tenant: Tenant, actor: Actor, form_id: str, version: int, body:
         "createdAt": datetime.now(UTC),
         "createdBy": actor.user_id,
     }
+    change = Change("create" if version == 1 else "update", "appraisal_form", form_id, None, doc)
     try:
-        collection(tenant, FORMS).insert_one(doc)
+        mongo_audit.insert(collection(tenant, FORMS), actor, doc, change)
     except Conflict:
         raise Conflict("The form was changed by someone else; reload and retry.") from None
-    record_audit(tenant, actor, "create" if version == 1 else "update", "appraisal_form", form_id, None, doc)
     return _form_out(doc)
 
 

@@ -62,6 +62,30 @@ def record(
     )
 
 
+def record_event(tx: TenantTx, entry: Mapping[str, Any]) -> None:
+    """The row of an audited MongoDB write (`hrms.db.mongo_audit`): actor, time and changes as the
+    entry recorded them, at most once per `eventId` however often it is delivered."""
+    tx.execute(
+        sql.SQL(
+            "INSERT INTO {} (event_id, occurred_at, actor_id, actor_role, action, entity_type, entity_id,"
+            " before, after, request_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING"
+        ).format(tx.t("audit_logs")),
+        (
+            entry["eventId"],
+            entry["at"],
+            entry["actorId"],
+            entry["actorRole"],
+            entry["action"],
+            entry["entityType"],
+            entry["entityId"],
+            Jsonb(entry["before"], dumps=_dumps) if entry["before"] is not None else None,
+            Jsonb(entry["after"], dumps=_dumps) if entry["after"] is not None else None,
+            entry["requestId"],
+        ),
+    )
+
+
 def _dumps(value: Any) -> str:
     import json
 

@@ -18,8 +18,10 @@ from uuid import UUID, uuid4
 
 from hrms.auth import duties
 from hrms.config import settings
+from hrms.db import mongo_audit
+from hrms.db.mongo_audit import Change
 from hrms.db.postgres import tenant_tx
-from hrms.db.tenant_collection import collection, record_audit
+from hrms.db.tenant_collection import collection
 from hrms.documents.models import Document, DocumentUpload, NewDocument
 from hrms.employees import repo as employees
 from hrms.employees.scope import caller_employee_id, visible, visible_ids
@@ -51,8 +53,7 @@ def create_document(tenant: Tenant, actor: Actor, scope: str, body: NewDocument)
         "createdBy": actor.user_id,
         "deletedAt": None,
     }
-    collection(tenant, DOCS).insert_one(doc)
-    record_audit(tenant, actor, "create", "document", document_id, None, doc)
+    mongo_audit.insert(collection(tenant, DOCS), actor, doc, Change("create", "document", document_id, None, doc))
     url = _presigner().generate_presigned_url(
         "put_object",
         Params={
@@ -83,10 +84,11 @@ def delete_document(tenant: Tenant, actor: Actor, scope: str, document_id: UUID)
     if scope != "all" and doc.get("createdBy") != actor.user_id:
         raise duties.refuse("filed-by-others", "Only HR may delete a document someone else filed.")
     now = datetime.now(UTC)
-    collection(tenant, DOCS).update_one(
-        {"_id": doc["_id"], "deletedAt": None}, {"$set": {"deletedAt": now, "deletedBy": actor.user_id}}
-    )
-    record_audit(tenant, actor, "delete", "document", doc["_id"], doc, {**doc, "deletedAt": now})
+    fields = {"deletedAt": now, "deletedBy": actor.user_id}
+    change = Change("delete", "document", doc["_id"], doc, {**doc, **fields})
+    live = {"_id": doc["_id"], "deletedAt": None}
+    if mongo_audit.update(collection(tenant, DOCS), actor, live, {"$set": fields}, change) is None:
+        raise NotFound("No such document.")  # deleted meanwhile
 
 
 def list_documents(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from hrms.db import mongo_audit
+from hrms.db.mongo_audit import Change
 from hrms.db.postgres import transaction
-from hrms.db.tenant_collection import collection, record_audit
+from hrms.db.tenant_collection import collection
 from hrms.errors import Forbidden, NotFound
 from hrms.flags.evaluation import evaluate
 from hrms.flags.models import FeatureFlag, FlagChange, FlagEvaluation
@@ -42,9 +44,10 @@ def set_flag(tenant: Tenant, actor: Actor, name: str, change: FlagChange) -> Fea
     }
     flags = collection(tenant, FLAGS)
     before = flags.find_one({"name": name})
-    doc = flags.find_one_and_update({"name": name}, {"$set": fields, "$setOnInsert": {"createdAt": now}}, upsert=True)
+    audited = Change("update" if before else "create", "feature_flag", name, before, {**(before or {}), **fields})
+    upsert = {"$set": fields, "$setOnInsert": {"createdAt": now}}
+    doc = mongo_audit.update(flags, actor, {"name": name}, upsert, audited, upsert=True)
     assert doc is not None  # an upsert always returns the document
-    record_audit(tenant, actor, "update" if before else "create", "feature_flag", name, before, doc)
     return _flag(doc, _platform_switches(tenant, name).get(name))
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from hrms.db.tenant_collection import collection, record_audit
+from hrms.db import mongo_audit
+from hrms.db.mongo_audit import Change
+from hrms.db.tenant_collection import collection
 from hrms.errors import Conflict, DependencyDown, NotFound
 from hrms.observability import logger
 from hrms.pagination import Page, bigint, decode_keyset, encode_cursor
@@ -78,48 +80,39 @@ def _write(
     now = datetime.now(UTC)
     key = str(tenant.tenant_id)
     before = current.find_one({"_id": key})
+    if before is not None and before["version"] != expected:
+        raise _stale(before["version"])
+    previous = before["settings"] if before else {}
+    version = expected + 1
+    history = {
+        "version": version,
+        "action": action,
+        "settings": new,
+        "diff": diff(previous, new),
+        "actorId": actor.user_id,
+        "actorRole": actor.role,
+        "at": now,
+        "requestId": request_id.get(),
+        "rolledBackTo": rolled_back_to,
+    }
+    change = Change(
+        f"settings.{action}", "settings", version, {"settings": previous}, {"settings": new}, copies={AUDIT: history}
+    )
+    fields = {"settings": new, "updatedAt": now, "updatedBy": actor.user_id}
     if expected == 0:
-        if before is not None:
-            raise _stale(before["version"])
-        doc = {"_id": key, "version": 1, "settings": new, "updatedAt": now, "updatedBy": actor.user_id}
         try:
-            current.insert_one(doc)
+            doc = mongo_audit.insert(current, actor, {"_id": key, "version": version, **fields}, change)
         except Conflict:
             raise _stale(None) from None
-        previous: dict[str, Any] = {}
     else:
-        found = current.find_one_and_update(
-            {"_id": key, "version": expected},
-            {"$set": {"settings": new, "updatedAt": now, "updatedBy": actor.user_id}, "$inc": {"version": 1}},
+        found = mongo_audit.update(
+            current, actor, {"_id": key, "version": expected}, {"$set": fields, "$inc": {"version": 1}}, change
         )
         if found is None:
             latest = current.find_one({"_id": key})
             raise _stale(latest["version"] if latest else 0)
         doc = found
-        # `before` was read without a lock; the diff is against the version we replaced only if it matches.
-        previous = before["settings"] if before and before["version"] == expected else _snapshot(tenant, expected)
-    collection(tenant, AUDIT).insert_one(
-        {
-            "version": doc["version"],
-            "action": action,
-            "settings": new,
-            "diff": diff(previous, new),
-            "actorId": actor.user_id,
-            "actorRole": actor.role,
-            "at": now,
-            "requestId": request_id.get(),
-            "rolledBackTo": rolled_back_to,
-        }
-    )
-    record_audit(
-        tenant, actor, f"settings.{action}", "settings", doc["version"], {"settings": previous}, {"settings": new}
-    )
     return _current(doc)
-
-
-def _snapshot(tenant: Tenant, version: int) -> dict[str, Any]:
-    doc = collection(tenant, AUDIT).find_one({"version": version})
-    return dict(doc["settings"]) if doc else {}
 
 
 def _stale(current: int | None) -> Conflict:
