@@ -18,10 +18,12 @@ from typing import Any, TypeVar, cast
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics
 
+from hrms.redaction import ScrubbingFormatter
+
 SERVICE = "hrms"
 METRICS_NAMESPACE = "HRMS"  # template.yaml's alarms and dashboard read this namespace
 
-logger = Logger(service=SERVICE)
+logger = Logger(service=SERVICE, logger_formatter=ScrubbingFormatter())
 tracer = Tracer(service=SERVICE, auto_patch=False)
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])

@@ -46,16 +46,27 @@ def constraint_errors(entity_type: str, table: str) -> Iterator[None]:
         ) from exc
     except psycopg.errors.CheckViolation as exc:
         raise Invalid(f"The {name} breaks a rule.", errors=_field_errors(exc, table, "rule", "not allowed")) from exc
+    except psycopg.errors.NotNullViolation as exc:
+        field = _body_field(exc.diag.column_name or "") or "body"
+        raise Invalid(
+            f"The {name} needs a value that was missing.",
+            errors=[{"field": field, "type": "missing", "message": "may be omitted but not null"}],
+        ) from exc
 
 
 def _field_errors(exc: psycopg.Error, table: str, kind: str, message: str) -> list[dict[str, Any]]:
     name = (exc.diag.constraint_name or "").removeprefix(f"{table}_")
     column = re.sub(r"_(key|fkey|check|idx)$", "", name)
     column = column.removeprefix("employee_id_")  # per-employee uniques: the other column is what clashed
-    if not column or not re.fullmatch(r"[a-z_]+", column):
-        return []
-    field = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), column)
-    return [{"field": f"body.{field}", "type": kind, "message": message}]
+    field = _body_field(column)
+    return [{"field": field, "type": kind, "message": message}] if field else []
+
+
+def _body_field(column: str) -> str | None:
+    """`date_of_joining` -> `body.dateOfJoining`; None for anything that is not a plain column name."""
+    if not re.fullmatch(r"[a-z_]+", column):
+        return None
+    return "body." + re.sub(r"_([a-z])", lambda m: m.group(1).upper(), column)
 
 
 def get(tx: TenantTx, table: str, row_id: object, *, for_update: bool = False) -> Row | None:

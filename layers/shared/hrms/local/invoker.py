@@ -33,8 +33,10 @@ from typing import Any
 
 from hrms.local.schedule import ACCOUNT_ID, REGION
 from hrms.local.template import FunctionSpec
+from hrms.redaction import ScrubbingFilter
 
 log = logging.getLogger("local-runtime")  # not under "hrms": Powertools filters those off the root handlers
+log.addFilter(ScrubbingFilter())
 
 INIT_TIMEOUT_S = 10.0  # Lambda's init phase limit
 _IMPORT_LOCK = threading.RLock()  # cold starts vs. a layer reload emptying sys.modules

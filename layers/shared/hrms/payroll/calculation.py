@@ -18,6 +18,11 @@ Rules (all arithmetic in `numeric`):
   2 decimals, half away from zero (PostgreSQL `round(numeric, 2)`). Gross and deductions are
   sums of those rounded amounts, net = gross - deductions, and the run totals are the sums of
   the records, so totals always equal the sum of the lines.
+- Amounts fit the records: a line total past numeric(14,2) (999,999,999,999.99 a month, e.g. two
+  fixed components at the maximum) or a run total past numeric(16,2) refuses the run (422).
+- Net pay is never negative. Only the rounded lines say whether it would be, so they are written
+  first and read back (`negative_lines`); the caller refuses such a run, which rolls back its
+  whole transaction. Structures short at every CTC never get this far (`hrms.payroll.models`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import psycopg
 from psycopg import sql
 
 from hrms.db.postgres import TenantTx
+from hrms.errors import Invalid
 
 _COMPUTE_AND_WRITE = """
 WITH bounds AS (
@@ -128,6 +134,15 @@ SELECT count(*) AS employees,
 FROM {payroll} WHERE payroll_run_id = %s
 """
 
+_NEGATIVE = """
+SELECT p.employee_id, e.employee_code, e.first_name || ' ' || e.last_name AS employee_name,
+       p.gross, p.deductions, p.net, count(*) OVER () AS total
+FROM {payroll} p JOIN {employees} e ON e.id = p.employee_id
+WHERE p.payroll_run_id = %s AND p.net < 0
+ORDER BY e.employee_code, p.employee_id
+LIMIT %s
+"""
+
 _TABLES = ("employees", "employee_salaries", "leaves", "leave_types", "holidays", "payroll", "payroll_runs")
 
 
@@ -136,12 +151,24 @@ def compute_and_write(
 ) -> dict[str, Any]:
     """Write the month's records of run `run_id`, set its totals and approval; return the run row."""
     query = sql.SQL(_COMPUTE_AND_WRITE).format(**{name: tx.t(name) for name in _TABLES})
-    row = tx.execute(
-        query, {"run": run_id, "month": month, "weekend": sorted(weekend), "approval": approval_id}
-    ).fetchone()
+    params = {"run": run_id, "month": month, "weekend": sorted(weekend), "approval": approval_id}
+    try:
+        row = tx.execute(query, params).fetchone()
+    except psycopg.errors.NumericValueOutOfRange as exc:  # the transaction is rolled back by the raise
+        raise Invalid(
+            f"The pay of {month:%Y-%m} exceeds what payroll records hold (at most 999,999,999,999.99 for one"
+            " employee in a month): correct the salaries or salary structures, then run the month again."
+        ) from exc
     if row is None:
         raise LookupError(f"payroll run {run_id} vanished while it was being computed")
     return row
+
+
+def negative_lines(tx: TenantTx, run_id: UUID, limit: int) -> list[dict[str, Any]]:
+    """The run's records with a negative net, by employee code, at most `limit` of them; each row
+    carries `total`, how many there are in all."""
+    query = sql.SQL(_NEGATIVE).format(payroll=tx.t("payroll"), employees=tx.t("employees"))
+    return tx.execute(query, (run_id, limit)).fetchall()
 
 
 def is_current(tx: TenantTx, run_id: UUID, month: dt.date, weekend: Collection[int]) -> bool:

@@ -4,7 +4,9 @@
   makes a second run of the same month, concurrent or not, a 409 carrying the existing run id;
   a rejected run frees its month for a new run.
 - Processing writes the run, every record and the first approval task in one transaction;
-  the records come from one set-based statement (`hrms.payroll.calculation`).
+  the records come from one set-based statement (`hrms.payroll.calculation`). A month in which
+  anyone's net pay would be negative is refused (422 naming them: `employeeIds`, one error per
+  employee, the first 100 by employee code) before commit, so nothing of the run remains.
 - Approval goes through the engine (workflow "payroll", hr_manager by default), so who may
   approve is the workflow's business; a rejection there is final for the run. Duties
   (`check_approver`, on every route that decides): the run's creator does not approve it (403
@@ -47,6 +49,7 @@ from hrms.tenancy import Actor, Tenant
 Row = dict[str, Any]
 ENTITY = "payroll"
 RUN = "payroll_run"
+NAMED_AT_MOST = 100  # employees named in a refusal; `employeeCount` says how many there are
 
 
 def process_payroll(tenant: Tenant, actor: Actor, month_text: str) -> PayrollRun:
@@ -62,6 +65,7 @@ def process_payroll(tenant: Tenant, actor: Actor, month_text: str) -> PayrollRun
         run_id = _claim_month(tx, actor, month)
         task = engine.start(tx, ENTITY, run_id, None)
         run = calculation.compute_and_write(tx, run_id, month, cal.weekend, task["id"])
+        _refuse_negative_net(tx, run_id, month)  # raising rolls back the run, its records and its task
         audit.record(tx, f"{RUN}.created", RUN, run_id, None, run)
         _invalidate_stats(tx, month)  # the dashboards: engine.start dropped them
     stats.warm(tenant, actor, month)
@@ -238,6 +242,30 @@ def _claim_month(tx: TenantTx, actor: Actor, month: dt.date) -> UUID:
         f"Payroll for {month:%Y-%m} has already been run.",
         payrollRunId=str(existing["id"]) if existing else None,
         runStatus=existing["status"] if existing else None,
+    )
+
+
+def _refuse_negative_net(tx: TenantTx, run_id: UUID, month: dt.date) -> None:
+    short = calculation.negative_lines(tx, run_id, NAMED_AT_MOST)
+    if not short:
+        return
+    count = short[0]["total"]
+    raise Invalid(
+        f"Net pay for {month:%Y-%m} would be negative for {count} employee(s): their deductions exceed"
+        " their earnings. Correct their salary or salary structure, then run the month again.",
+        errors=[
+            {
+                "field": "employeeId",
+                "type": "negative_net_pay",
+                "message": f"{line['employee_code']} {line['employee_name']}: net pay would be {line['net']}"
+                f" (earnings {line['gross']}, deductions {line['deductions']})",
+                "employeeId": str(line["employee_id"]),
+                "employeeCode": line["employee_code"],
+            }
+            for line in short
+        ],
+        employeeIds=[str(line["employee_id"]) for line in short],
+        employeeCount=count,
     )
 
 

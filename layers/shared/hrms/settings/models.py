@@ -16,14 +16,37 @@ MAX_VERSION = 2**31 - 1
 MAX_INT = 2**53
 
 
+_WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# "sat", "saturday", "6" -> 6: English names, full or three letters, and the numbers as text.
+_WEEKDAYS = {
+    alias: number for number, name in enumerate(_WEEKDAY_NAMES, start=1) for alias in (name, name[:3], str(number))
+}
+_WEEKEND_RULE = "weekendDays must be a list of ISO weekdays 1-7 (Monday = 1) or weekday names such as SAT or Sunday"
+
+
+def _weekend(days: Any) -> list[int]:
+    """Weekend days as sent (`[6, 7]`, `["SAT", "SUN"]`, `["Saturday", "sunday"]`) -> sorted ISO numbers."""
+    if not isinstance(days, list) or len(days) > 7:
+        raise ValueError(_WEEKEND_RULE)
+    numbers = [_weekday(day) for day in days]
+    if len(set(numbers)) != len(numbers):
+        raise ValueError("weekendDays must not repeat a day")
+    return sorted(numbers)
+
+
+def _weekday(day: Any) -> int:
+    if isinstance(day, int) and not isinstance(day, bool) and 1 <= day <= 7:
+        return day
+    if isinstance(day, str) and day.strip().lower() in _WEEKDAYS:
+        return _WEEKDAYS[day.strip().lower()]
+    raise ValueError(_WEEKEND_RULE)
+
+
 def _check_known(settings: dict[str, Any]) -> dict[str, Any]:
-    """The keys other services read (weekend days, currency, timezone) must be well formed."""
+    """The keys other services read (weekend days, currency, timezone) must be well formed; weekend
+    days are stored as sorted ISO weekday numbers whatever form they were sent in."""
     if "weekendDays" in settings:
-        days = settings["weekendDays"]
-        if not isinstance(days, list) or len(days) > 7 or not all(isinstance(d, int) and 1 <= d <= 7 for d in days):
-            raise ValueError("weekendDays must be a list of ISO weekdays 1-7")
-        if len(set(days)) != len(days):
-            raise ValueError("weekendDays must not repeat a day")
+        settings = {**settings, "weekendDays": _weekend(settings["weekendDays"])}
     if "currency" in settings and not (isinstance(settings["currency"], str) and _CURRENCY.match(settings["currency"])):
         raise ValueError("currency must be an ISO 4217 code such as INR")
     if "timezone" in settings:
