@@ -18,7 +18,7 @@ import psycopg
 from hrms.dashboards.cache import invalidate_dashboards
 from hrms.db import crud
 from hrms.db.postgres import TenantTx, tenant_tx
-from hrms.errors import BadRequest, Conflict, DomainError, Invalid
+from hrms.errors import Conflict, DomainError, Invalid
 from hrms.observability import logger
 from hrms.org import repo
 from hrms.org.cache import cached_view, drop_cached, invalidate_org
@@ -33,7 +33,7 @@ from hrms.org.models import (
     NewHoliday,
     OrgHierarchy,
 )
-from hrms.pagination import Page, decode_cursor, encode_cursor
+from hrms.pagination import Page, decode_keyset, encode_cursor
 from hrms.tenancy import Actor, Tenant
 
 Data = dict[str, Any]
@@ -47,11 +47,9 @@ def _page(
     items: list[Data], sort_key: Callable[[Data], list[str]], limit: int, cursor: str | None
 ) -> tuple[list[Data], str | None]:
     """A keyset page of an already sorted, cached list (departments and designations are small)."""
-    after = decode_cursor(cursor)
+    after = decode_keyset(cursor, str, str)
     if after is not None:
-        if len(after) != 2:
-            raise BadRequest("The cursor is not valid.")
-        items = [item for item in items if sort_key(item) > after]
+        items = [item for item in items if sort_key(item) > list(after)]
     page = items[:limit]
     return page, encode_cursor(sort_key(page[-1])) if len(items) > limit else None
 
@@ -244,11 +242,8 @@ def _current_year(tx: TenantTx) -> int:
 
 
 def list_holidays(tenant: Tenant, actor: Actor, year: int | None, limit: int, cursor: str | None) -> Page[Holiday]:
-    after = decode_cursor(cursor)
-    try:
-        after_date = dt.date.fromisoformat(after[0]) if after else None
-    except ValueError as exc:
-        raise BadRequest("The cursor is not valid.") from exc
+    after = decode_keyset(cursor, dt.date.fromisoformat)
+    after_date = after[0] if after else None
     with tenant_tx(tenant, actor) as tx:
         rows = repo.holidays(tx, year or _current_year(tx), after_date, limit + 1)
     page = rows[:limit]

@@ -12,7 +12,7 @@ from hrms.auth.passwords import hash_password, temporary_password
 from hrms.db.postgres import transaction
 from hrms.errors import Conflict, NotFound
 from hrms.migrations.files import latest_version
-from hrms.pagination import DEFAULT_LIMIT, Page, decode_cursor, encode_cursor
+from hrms.pagination import DEFAULT_LIMIT, Page, decode_keyset, encode_cursor
 from hrms.tenancy import Actor, schema_name_for
 from hrms.tenants import defaults, repo
 from hrms.tenants.models import (
@@ -86,7 +86,7 @@ class FixedIds:
 
 
 def list_tenants(status: str | None, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[TenantSummary]:
-    after = decode_cursor(cursor)
+    after = decode_keyset(cursor, str)
     with transaction() as conn:
         rows = repo.list_tenants(conn, status=status, after_slug=after[0] if after else None, limit=limit + 1)
         page, more = rows[:limit], len(rows) > limit

@@ -18,7 +18,7 @@ from hrms.auth.passwords import hash_password, temporary_password
 from hrms.db import crud
 from hrms.db.postgres import tenant_tx
 from hrms.errors import Conflict, Invalid, NotFound
-from hrms.pagination import Page, decode_cursor, encode_cursor
+from hrms.pagination import Page, decode_keyset, encode_cursor
 from hrms.tenancy import TENANT_ROLES, Actor, Tenant
 from hrms.users.models import CreatedUser, NewUser, RolePermissions, TemporaryPassword, User, UserPatch
 
@@ -51,7 +51,7 @@ def create_user(tenant: Tenant, actor: Actor, new: NewUser) -> CreatedUser:
 def list_users(
     tenant: Tenant, actor: Actor, role: str | None, status: str | None, limit: int, cursor: str | None
 ) -> Page[User]:
-    after = decode_cursor(cursor)
+    after = decode_keyset(cursor, str)
     with tenant_tx(tenant, actor) as tx:
         rows = tx.execute(
             sql.SQL(
