@@ -101,13 +101,11 @@ def tenant_admin_token(tenant: object) -> str:
 @pytest.fixture(scope="session")
 def gateway(stack: object) -> Iterator[object]:
     """The local API Gateway serving template.yaml on a free loopback port."""
-    from werkzeug.serving import make_server
-
-    from hrms.local.gateway import LocalGateway
+    from hrms.local.gateway import LocalGateway, make_server
     from hrms.local.template import Template
 
     app = LocalGateway(Template.load(ROOT / "template.yaml"))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server(app)  # the server `hrms dev` runs (its request handler answers malformed requests)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     app.base_url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]

@@ -130,3 +130,32 @@ def test_a_hint_whose_write_never_happened_is_dropped(tenant):
     mongo_audit.deliver_pending(older_than_s=0)
     assert _hints(t) == []
     assert _audit_rows(t, "settings") == []
+
+
+def test_the_outbox_relay_schedule_delivers_what_a_request_left_behind(tenant, monkeypatch):
+    import datetime as dt
+    import json
+
+    from typer.testing import CliRunner
+
+    import hrms.observability  # noqa: F401 - bind the Powertools logger to the real stdout, not CliRunner's
+    from hrms.cli.main import app as cli
+    from tests.conftest import ROOT
+
+    t = as_tenant(tenant)
+
+    def postgres_down(*_: Any) -> None:
+        raise DependencyDown("The database is unavailable; try again shortly.")
+
+    monkeypatch.setattr(audit, "record_event", postgres_down)
+    _put(t, actor(t), {"currency": "JPY"}, 0)
+    monkeypatch.undo()
+    two_minutes_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)
+    database()["PendingAudit"].update_many({"tenantId": str(t.tenant_id)}, {"$set": {"at": two_minutes_ago}})
+
+    template = str(ROOT / "template.yaml")
+    fired = CliRunner().invoke(cli, ["trigger", "OutboxRelayFunctionEveryMinute", "--template", template])
+    assert fired.exit_code == 0, f"{fired.output}\n{fired.exception!r}"
+    assert json.loads(fired.stdout)["auditsDelivered"] >= 1
+    assert [r["action"] for r in _audit_rows(t, "settings")] == ["settings.update"]
+    assert _hints(t) == []

@@ -73,6 +73,11 @@ class Settings(BaseModel):
     restore_targets: dict[str, SecretStr] = Field(default_factory=dict)
     restore_targets_secret_id: str | None = None  # the same JSON mapping kept in Secrets Manager (AWS)
 
+    # Transactional outbox (hrms.outbox): the SQS queue its events go to (unset: they wait in the tables),
+    # and how long published rows are kept before the sweep purges them.
+    outbox_queue_url: str | None = None
+    outbox_retention_days: int = Field(default=7, ge=1, le=365)
+
     @classmethod
     def env_keys(cls) -> dict[str, str]:
         """Environment variable name -> the key `model_validate` expects (alias or field name)."""

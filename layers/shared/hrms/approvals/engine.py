@@ -17,6 +17,9 @@ any task. The same rules hold whichever route decides (the entity's own or `/app
 nobody decides a task about themselves (403 `self-decision`), and the entity type's handler adds its
 own duties (payroll: the run's creator does not approve it). Every write is audited in the caller's transaction,
 and changes drop the executive and the affected employees' dashboards.
+
+Events (hrms.outbox, in the caller's transaction, published once it commits): `approval.requested` for
+every task opened (first or next step), `approval.decided` for every decision.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from hrms.dashboards.cache import invalidate_dashboards
 from hrms.db.postgres import TenantTx
 from hrms.employees.scope import caller_employee_id
 from hrms.errors import Conflict, Forbidden, NotFound
+from hrms.outbox import APPROVAL_DECIDED, APPROVAL_REQUESTED, emit
 from hrms.tenancy import Actor
 from hrms.tenants import defaults
 
@@ -77,6 +81,20 @@ def decide(tx: TenantTx, approval_id: UUID, decision: DecisionIn) -> Decision:
         entity_status = "pending"
     else:
         entity_status = handler.finalise(tx, entity_id, outcome)
+    emit(
+        tx,
+        APPROVAL_DECIDED,
+        {
+            "approvalId": approval_id,
+            "entityType": entity_type,
+            "entityId": entity_id,
+            "step": task["step"],
+            "outcome": outcome,
+            "entityStatus": entity_status,
+            "decidedBy": decided["decided_by"],
+            "subjectEmployeeId": subject,
+        },
+    )
     invalidate_dashboards(
         tx, [subject, task["assignee_employee_id"], next_task["assignee_employee_id"] if next_task else None]
     )
@@ -151,7 +169,22 @@ def _open_step(
     else:
         role = step.get("role") if step.get("approverType") == "role" else None
         values.update(approver_type="role", approver_role=role or FALLBACK_ROLE)
-    return repo.insert_task(tx, values)
+    task = repo.insert_task(tx, values)
+    emit(
+        tx,
+        APPROVAL_REQUESTED,
+        {
+            "approvalId": task["id"],
+            "entityType": entity_type,
+            "entityId": entity_id,
+            "step": number,
+            "approverType": task["approver_type"],
+            "approverRole": task["approver_role"],
+            "assigneeEmployeeId": task["assignee_employee_id"],
+            "subjectEmployeeId": subject,
+        },
+    )
+    return task
 
 
 def _actor(tx: TenantTx) -> Actor:

@@ -3,14 +3,19 @@
 No `SET search_path` anywhere (not even `SET LOCAL`): behind RDS Proxy any SET pins the
 session. Tenant tables are always named through `TenantTx.t("employees")`, which returns a
 quoted `schema.table` identifier.
+
+Work that must follow a commit and never precede it (publishing outbox events) is registered with
+`TenantTx.call_after_commit`: `tenant_tx` runs it once the transaction has committed and its
+connection is back in the pool, never after a rollback, and a failing callback is logged, never
+turned into an error of the request that committed.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -22,10 +27,11 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from hrms.config import settings
 from hrms.errors import Conflict, DependencyDown
-from hrms.observability import trace_library
+from hrms.observability import logger, trace_library
 from hrms.tenancy import Actor, Tenant
 
 Conn = psycopg.Connection[DictRow]
+AfterCommit = Callable[[], None]
 
 
 @cache
@@ -103,6 +109,13 @@ class TenantTx:
     conn: Conn
     tenant: Tenant
     actor: Actor | None = None
+    after_commit: list[AfterCommit] = field(default_factory=list, compare=False, repr=False)
+
+    def call_after_commit(self, callback: AfterCommit) -> None:
+        """Run `callback` once this transaction has committed (in registration order), never after a
+        rollback. Only transactions opened by `tenant_tx` run them: a TenantTx built by hand over a
+        connection drops them (an outbox event then waits for the scheduled sweep)."""
+        self.after_commit.append(callback)
 
     def t(self, table: str) -> sql.Identifier:
         """The quoted, schema-qualified name of one of the tenant's tables."""
@@ -114,6 +127,20 @@ class TenantTx:
 
 @contextmanager
 def tenant_tx(tenant: Tenant, actor: Actor | None = None) -> Iterator[TenantTx]:
-    """One transaction for a tenant's request; tables qualified through `TenantTx.t`."""
+    """One transaction for a tenant's request; tables qualified through `TenantTx.t`; after a commit,
+    the callbacks registered with `TenantTx.call_after_commit`."""
     with transaction() as conn:
-        yield TenantTx(conn, tenant, actor)
+        tx = TenantTx(conn, tenant, actor)
+        yield tx
+    _run_after_commit(tx.after_commit)
+
+
+def _run_after_commit(callbacks: list[AfterCommit]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception as exc:  # the transaction has committed: the request has succeeded whatever fails now
+            logger.warning(
+                "An after-commit callback failed",
+                extra={"callback": type(callback).__name__, "error": type(exc).__name__},
+            )

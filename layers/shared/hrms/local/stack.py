@@ -1,7 +1,8 @@
 """The embedded stack: real PostgreSQL, Valkey, a MongoDB-protocol server and moto, under one dir.
 
 Data of PostgreSQL, Valkey and the Mongo server is kept in the directory between runs; moto
-(S3, Secrets Manager, KMS) is in memory and re-provisioned (buckets, JWT and PII-key secrets) at each start.
+(S3, Secrets Manager, KMS, SQS) is in memory and re-provisioned (buckets, JWT and PII-key secrets, the
+outbox queue and its dead-letter queue, OUTBOX_QUEUE_URL) at each start.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ LOCAL_DATABASE = "hrms"
 JWT_SECRET_ID = "hrms/jwt-secret"  # noqa: S105 - a secret name, not a secret
 PII_KEY_SECRET_ID = "hrms/pii-key"  # noqa: S105 - a secret name, not a secret
 BUCKETS = ("hrms-backups-local", "hrms-documents-local")
+OUTBOX_QUEUE = "hrms-outbox-local"
+OUTBOX_DLQ = "hrms-outbox-dlq-local"
 
 
 def free_port() -> int:
@@ -147,6 +150,7 @@ class EmbeddedStack:
         secretsmanager = boto3.client("secretsmanager", **kwargs)
         secretsmanager.create_secret(Name=JWT_SECRET_ID, SecretString=self.jwt_secret())
         secretsmanager.create_secret(Name=PII_KEY_SECRET_ID, SecretString=self.pii_key())
+        self.env["OUTBOX_QUEUE_URL"] = _outbox_queue(boto3.client("sqs", **kwargs))
 
     def jwt_secret(self) -> str:
         """The local signing key, generated once and kept (0600) so tokens survive restarts."""
@@ -162,6 +166,14 @@ class EmbeddedStack:
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+def _outbox_queue(sqs: Any) -> str:
+    """The outbox queue (template.yaml's OutboxQueue: 5 receives, then its dead-letter queue); its URL."""
+    dlq = sqs.create_queue(QueueName=OUTBOX_DLQ)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
+    return str(sqs.create_queue(QueueName=OUTBOX_QUEUE, Attributes={"RedrivePolicy": redrive})["QueueUrl"])
 
 
 def load_env_file(data_dir: Path) -> dict[str, str]:

@@ -1,0 +1,55 @@
+"""A fresh moto SQS queue standing in for OutboxQueue in one test, so every message the test reads is its own."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from hrms import aws
+from hrms.config import settings
+from hrms.tenancy import Tenant
+
+
+@dataclass
+class Queue:
+    sqs: Any
+    url: str
+
+    def receive(self, tenant: Tenant | None = None) -> list[dict[str, Any]]:
+        """The messages not received before (of one tenant), as {"body": ..., "attributes": ...}."""
+        found: list[dict[str, Any]] = []
+        while True:
+            got = self.sqs.receive_message(
+                QueueUrl=self.url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=300
+            ).get("Messages", [])
+            if not got:
+                break
+            for message in got:
+                attributes = {k: v["StringValue"] for k, v in (message.get("MessageAttributes") or {}).items()}
+                found.append({"body": json.loads(message["Body"]), "attributes": attributes})
+        return [m for m in found if tenant is None or m["body"]["tenantId"] == str(tenant.tenant_id)]
+
+
+def use_queue(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """Point OUTBOX_QUEUE_URL at `url` (the settings are re-read on their next use)."""
+    monkeypatch.setenv("OUTBOX_QUEUE_URL", url)
+    settings.cache_clear()
+
+
+@contextmanager
+def fresh_queue(monkeypatch: pytest.MonkeyPatch) -> Iterator[Queue]:
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName=f"outbox-test-{secrets.token_hex(4)}")["QueueUrl"]
+    use_queue(monkeypatch, url)
+    try:
+        yield Queue(sqs, url)
+    finally:
+        monkeypatch.undo()
+        settings.cache_clear()
+        sqs.delete_queue(QueueUrl=url)
