@@ -9,8 +9,8 @@ from typing import Any
 
 from psycopg import sql
 
-from hrms.db import maintenance
 from hrms.db.postgres import connect, transaction
+from hrms.migrations import maintenance
 
 
 def _json(result: Any) -> Any:

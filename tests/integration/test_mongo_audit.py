@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from psycopg import sql
 
-from hrms import audit
-from hrms.db import mongo_audit
+from hrms.db import audit_log, mongo_audit
 from hrms.db.mongo import database
 from hrms.db.postgres import transaction
 from hrms.errors import Conflict, DependencyDown, Invalid
@@ -62,7 +61,7 @@ def test_an_audit_that_could_not_be_delivered_is_finished_by_the_sweep_once(tena
     def postgres_down(*_: Any) -> None:
         raise DependencyDown("The database is unavailable; try again shortly.")
 
-    monkeypatch.setattr(audit, "record_event", postgres_down)
+    monkeypatch.setattr(audit_log, "record_event", postgres_down)
     assert _put(t, admin, {"currency": "EUR"}, 0).version == 1  # the write itself succeeded
     assert _audit_rows(t, "settings") == []
     assert len(_hints(t)) == 1
@@ -97,7 +96,7 @@ def test_delivering_the_same_entry_twice_writes_one_row(tenant):
     from hrms.db.postgres import tenant_tx
 
     with tenant_tx(t) as tx:
-        audit.record_event(tx, entry)
+        audit_log.record_event(tx, entry)
     assert len(_audit_rows(t, "settings")) == 1
 
 
@@ -147,7 +146,7 @@ def test_the_outbox_relay_schedule_delivers_what_a_request_left_behind(tenant, m
     def postgres_down(*_: Any) -> None:
         raise DependencyDown("The database is unavailable; try again shortly.")
 
-    monkeypatch.setattr(audit, "record_event", postgres_down)
+    monkeypatch.setattr(audit_log, "record_event", postgres_down)
     _put(t, actor(t), {"currency": "JPY"}, 0)
     monkeypatch.undo()
     two_minutes_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)

@@ -21,12 +21,12 @@ from psycopg import sql
 from hrms.appraisals.models import Appraisal, AppraisalForm, NewAppraisal, NewAppraisalForm
 from hrms.appraisals.validation import check_responses
 from hrms.auth import duties
+from hrms.auth.scope import caller_employee_id, visible, visible_ids
 from hrms.db import mongo_audit
 from hrms.db.mongo_audit import Change
 from hrms.db.postgres import tenant_tx
 from hrms.db.tenant_collection import collection
 from hrms.employees import repo as employees
-from hrms.employees.scope import caller_employee_id, visible, visible_ids
 from hrms.errors import Conflict, Invalid, NotFound
 from hrms.pagination import Page, decode_keyset, encode_cursor
 from hrms.tenancy import Actor, Tenant

@@ -33,11 +33,11 @@ from hrms.approvals.models import Decision, DecisionIn, Outcome
 from hrms.auth import duties
 from hrms.auth.permissions import held
 from hrms.auth.policy import scope_of
-from hrms.dashboards.cache import invalidate_dashboards
+from hrms.auth.scope import caller_employee_id
+from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx
-from hrms.employees.scope import caller_employee_id
 from hrms.errors import Conflict, Forbidden, NotFound
-from hrms.outbox import APPROVAL_DECIDED, APPROVAL_REQUESTED, emit
+from hrms.outbox import APPROVAL_DECIDED, APPROVAL_REQUESTED
 from hrms.tenancy import Actor
 from hrms.tenants import defaults
 
@@ -57,7 +57,6 @@ def start(tx: TenantTx, entity_type: str, entity_id: UUID, subject_employee_id: 
     steps = steps_of(tx, entity_type) or [{"approverType": "role", "role": FALLBACK_ROLE}]
     task = _open_step(tx, entity_type, entity_id, subject_employee_id, 1, steps)
     assert task is not None
-    invalidate_dashboards(tx, [subject_employee_id, task["assignee_employee_id"]])
     return task
 
 
@@ -81,22 +80,19 @@ def decide(tx: TenantTx, approval_id: UUID, decision: DecisionIn) -> Decision:
         entity_status = "pending"
     else:
         entity_status = handler.finalise(tx, entity_id, outcome)
-    emit(
+    decision_payload = {
+        "approvalId": approval_id,
+        "entityType": entity_type,
+        "entityId": entity_id,
+        "step": task["step"],
+        "outcome": outcome,
+        "entityStatus": entity_status,
+        "decidedBy": decided["decided_by"],
+        "subjectEmployeeId": subject,
+    }
+    declare(
         tx,
-        APPROVAL_DECIDED,
-        {
-            "approvalId": approval_id,
-            "entityType": entity_type,
-            "entityId": entity_id,
-            "step": task["step"],
-            "outcome": outcome,
-            "entityStatus": entity_status,
-            "decidedBy": decided["decided_by"],
-            "subjectEmployeeId": subject,
-        },
-    )
-    invalidate_dashboards(
-        tx, [subject, task["assignee_employee_id"], next_task["assignee_employee_id"] if next_task else None]
+        Change("approval", (subject, task["assignee_employee_id"]), event=APPROVAL_DECIDED, payload=decision_payload),
     )
     return Decision(
         approval_id=approval_id,
@@ -115,9 +111,8 @@ def cancel_open(tx: TenantTx, entity_type: str, entity_id: UUID) -> list[Row]:
         for task in repo.lock_open_tasks(tx, entity_type, entity_id)
     ]
     if cancelled:
-        invalidate_dashboards(
-            tx, [cancelled[0]["subject_employee_id"], *(t["assignee_employee_id"] for t in cancelled)]
-        )
+        people = (cancelled[0]["subject_employee_id"], *(t["assignee_employee_id"] for t in cancelled))
+        declare(tx, Change("approval", people))
     return cancelled
 
 
@@ -170,20 +165,17 @@ def _open_step(
         role = step.get("role") if step.get("approverType") == "role" else None
         values.update(approver_type="role", approver_role=role or FALLBACK_ROLE)
     task = repo.insert_task(tx, values)
-    emit(
-        tx,
-        APPROVAL_REQUESTED,
-        {
-            "approvalId": task["id"],
-            "entityType": entity_type,
-            "entityId": entity_id,
-            "step": number,
-            "approverType": task["approver_type"],
-            "approverRole": task["approver_role"],
-            "assigneeEmployeeId": task["assignee_employee_id"],
-            "subjectEmployeeId": subject,
-        },
-    )
+    request = {
+        "approvalId": task["id"],
+        "entityType": entity_type,
+        "entityId": entity_id,
+        "step": number,
+        "approverType": task["approver_type"],
+        "approverRole": task["approver_role"],
+        "assigneeEmployeeId": task["assignee_employee_id"],
+        "subjectEmployeeId": subject,
+    }
+    declare(tx, Change("approval", (subject, task["assignee_employee_id"]), event=APPROVAL_REQUESTED, payload=request))
     return task
 
 

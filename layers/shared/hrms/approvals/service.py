@@ -8,13 +8,13 @@ from uuid import UUID
 
 from psycopg import sql
 
-from hrms import audit
 from hrms.approvals import engine, registry, repo
 from hrms.approvals.models import Approval, Decision, DecisionIn, TaskStatus, Workflow, WorkflowIn
 from hrms.auth.permissions import held
 from hrms.auth.policy import scope_of
+from hrms.auth.scope import caller_employee_id, visible
+from hrms.db import audit_log
 from hrms.db.postgres import TenantTx, tenant_tx
-from hrms.employees.scope import caller_employee_id, visible
 from hrms.errors import NotFound
 from hrms.pagination import Page, decode_keyset, page_of
 from hrms.tenancy import Actor, Tenant
@@ -64,7 +64,7 @@ def set_workflow(tenant: Tenant, actor: Actor, entity_type: str, new: WorkflowIn
     with tenant_tx(tenant, actor) as tx:
         before = repo.lock_workflow(tx, entity_type)
         row = repo.upsert_workflow(tx, entity_type, steps)
-        audit.record(
+        audit_log.record(
             tx,
             "approval_workflow.updated",
             "approval_workflow",

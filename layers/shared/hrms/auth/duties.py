@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from hrms.auth.scope import caller_employee_id
 from hrms.db.postgres import TenantTx
-from hrms.employees.scope import caller_employee_id
 from hrms.errors import Conflict, Forbidden
 
 

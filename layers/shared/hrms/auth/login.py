@@ -14,11 +14,11 @@ from typing import Any
 
 from psycopg import sql
 
-from hrms import audit
 from hrms.auth import credentials, tokens
 from hrms.auth.models import AccessToken, LoginIn, LoginOut, Me, PasswordChangeIn, SessionUser, TenantRef
 from hrms.auth.passwords import hash_password, verify_password
 from hrms.config import settings
+from hrms.db import audit_log
 from hrms.db.postgres import TenantTx, tenant_tx, transaction
 from hrms.errors import Invalid, NotFound, TooManyRequests, Unauthorized
 from hrms.tenancy import Actor, Tenant, checked_schema_name
@@ -90,7 +90,7 @@ def _record_attempt(tx: TenantTx, user: dict[str, Any], ok: bool, action: str) -
             ),
             (user["id"],),
         )
-        audit.record(tx, action, "user", user["id"])
+        audit_log.record(tx, action, "user", user["id"])
         return
     failures = user["failed_logins"] + 1
     lock_s = min(MAX_LOCK_S, 30 * 2 ** (failures - FREE_ATTEMPTS)) if failures >= FREE_ATTEMPTS else 0
@@ -102,7 +102,7 @@ def _record_attempt(tx: TenantTx, user: dict[str, Any], ok: bool, action: str) -
         ).format(tx.t("users")),
         (failures, lock_s, lock_s, user["id"]),
     )
-    audit.record(tx, f"{action}_failed", "user", user["id"], None, {"failedLogins": failures})
+    audit_log.record(tx, f"{action}_failed", "user", user["id"], None, {"failedLogins": failures})
 
 
 def change_password(tenant: Tenant, actor: Actor, body: PasswordChangeIn) -> AccessToken:
@@ -138,7 +138,7 @@ def change_password(tenant: Tenant, actor: Actor, body: PasswordChangeIn) -> Acc
                 (hash_password(body.new_password), user["id"]),
             )
             epoch = credentials.revoke(tx, user["id"])
-            audit.record(tx, "auth.password_changed", "user", user["id"])
+            audit_log.record(tx, "auth.password_changed", "user", user["id"])
             return AccessToken(access_token=_token(user, str(tenant.tenant_id), epoch), expires_in=settings().jwt_ttl_s)
     raise refusal  # after the commit: a wrong guess stays counted
 

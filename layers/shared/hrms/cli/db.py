@@ -1,4 +1,5 @@
-"""`hrms db ...`: index check and repair, ANALYZE, VACUUM and statistics, per tenant schema."""
+"""`hrms db ...`: index check and repair, ANALYZE, VACUUM, statistics and purging expired
+Idempotency-Key rows, per tenant schema."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from rich.table import Table
 from hrms.cli.context import console, print_json, use_local_stack
 
 if TYPE_CHECKING:
-    from hrms.db.maintenance import Progress as MaintenanceProgress
-    from hrms.db.maintenance import SchemaRun
+    from hrms.migrations.maintenance import Progress as MaintenanceProgress
+    from hrms.migrations.maintenance import SchemaRun
 
 app = typer.Typer(help="PostgreSQL maintenance per tenant schema.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -58,7 +59,7 @@ def indexes(
 ) -> None:
     """Create the indexes the migrations define that a schema lacks; list never-scanned ones."""
     scope = _scope(tenant, every)
-    from hrms.db import maintenance
+    from hrms.migrations import maintenance
 
     with _progress("indexes", not as_json) as progress:
         reports = maintenance.ensure_indexes(scope, dry_run=dry_run, progress=progress)
@@ -92,7 +93,7 @@ def indexes(
 def analyze(tenant: TenantOpt = None, every: AllFlag = False, as_json: JsonFlag = False) -> None:
     """ANALYZE every table of the tenant schemas (fresh planner statistics)."""
     scope = _scope(tenant, every)
-    from hrms.db import maintenance
+    from hrms.migrations import maintenance
 
     with _progress("analyze", not as_json) as progress:
         runs = maintenance.analyze(scope, progress=progress)
@@ -109,7 +110,7 @@ def vacuum(
 ) -> None:
     """VACUUM every table of the tenant schemas (outside any transaction)."""
     scope = _scope(tenant, every)
-    from hrms.db import maintenance
+    from hrms.migrations import maintenance
 
     with _progress("vacuum", not as_json) as progress:
         runs = maintenance.vacuum(scope, full=full, with_analyze=with_analyze, progress=progress)
@@ -139,7 +140,7 @@ def stats(
 ) -> None:
     """Slowest statements, index usage, unused indexes, cache hit ratio and connections."""
     use_local_stack()
-    from hrms.db import maintenance
+    from hrms.migrations import maintenance
 
     report = maintenance.stats(tenant, limit=limit)
     if as_json:
@@ -173,3 +174,24 @@ def stats(
 
 def _percent(ratio: float | None) -> str:
     return "n/a" if ratio is None else f"{ratio:.1%}"
+
+
+@app.command("purge-idempotency-keys")
+def purge_idempotency_keys(tenant: TenantOpt = None, every: AllFlag = False, as_json: JsonFlag = False) -> None:
+    """Delete expired Idempotency-Key rows (--all: public's too), like the hourly IdempotencyPurgeFunction
+    but to the last row and without a deadline."""
+    scope = _scope(tenant, every)
+    from hrms.http import idempotency
+
+    with _progress("purge", not as_json) as progress:
+        summary = idempotency.purge_expired(tenant=scope, max_rows_per_schema=None, progress=progress)
+    if as_json:
+        print_json(summary)
+    else:
+        mark = "[red]✗[/red]" if summary.failed else "[green]✓[/green]"
+        console.print(
+            f"{mark} purged {summary.purged} expired key(s) from {summary.expired} of {summary.schemas} schema(s)"
+            + (f"; {summary.failed} schema(s) failed, see the log" if summary.failed else "")
+        )
+    if summary.failed:
+        raise typer.Exit(1)

@@ -106,7 +106,8 @@ def dev(
 
 @migrate_app.command("status")
 def migrate_status(as_json: JsonFlag = False) -> None:
-    """Versions of the public schema and how many tenant schemas are behind."""
+    """Versions of the public schema, how many tenant schemas are behind, and applied files that changed
+    (drift: exit 1)."""
     use_local_stack()
     from dataclasses import asdict
 
@@ -115,12 +116,19 @@ def migrate_status(as_json: JsonFlag = False) -> None:
     state = runner.status()
     if as_json:
         print_json({**asdict(state), "up_to_date": state.up_to_date})
-        return
-    console.print(f"public: {state.public_version}/{state.public_latest}")
-    console.print(
-        f"tenants: {state.tenants_total - state.tenants_behind}/{state.tenants_total} at version {state.tenant_latest}"
-    )
-    console.print("[green]up to date[/green]" if state.up_to_date else "[yellow]migrations pending[/yellow]")
+    else:
+        at_latest = state.tenants_total - state.tenants_behind
+        console.print(f"public: {state.public_version}/{state.public_latest}")
+        console.print(f"tenants: {at_latest}/{state.tenants_total} at version {state.tenant_latest}")
+        if state.drift:
+            for drift in state.drift:
+                console.print(f"[red]✗ changed after it was applied: {drift.describe()}[/red]")
+            console.print("[red]checksum drift: `hrms migrate up` refuses to run until the files are restored[/red]")
+        else:
+            console.print(f"checksums: {state.checked} applied migration(s) match their files")
+            console.print("[green]up to date[/green]" if state.up_to_date else "[yellow]migrations pending[/yellow]")
+    if state.drift:
+        raise typer.Exit(1)
 
 
 @migrate_app.command("up")
@@ -135,11 +143,22 @@ def migrate_up(
 
     from hrms.migrations import runner
 
-    with Progress(console=console, transient=True, disable=as_json) as progress:
-        task = progress.add_task("tenant schemas", total=None)
-        result = runner.up(
-            workers=workers, progress=lambda done, total: progress.update(task, completed=done, total=total)
-        )
+    try:
+        with Progress(console=console, transient=True, disable=as_json) as progress:
+            task = progress.add_task("tenant schemas", total=None)
+            result = runner.up(
+                workers=workers, progress=lambda done, total: progress.update(task, completed=done, total=total)
+            )
+    except runner.ChecksumDrift as refused:
+        if as_json:
+            from dataclasses import asdict
+
+            print_json({"drift": [asdict(drift) for drift in refused.drift]})
+        else:
+            for drift in refused.drift:
+                console.print(f"[red]✗ changed after it was applied: {drift.describe()}[/red]")
+            console.print("[red]nothing applied: restore the file(s) and put the change in a new migration[/red]")
+        raise typer.Exit(1) from refused
     if as_json:
         print_json(result)
     else:

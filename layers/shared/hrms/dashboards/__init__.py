@@ -1,4 +1,5 @@
 """Dashboards: the executive view of a tenant and one employee's view, cached in Redis.
 
-`cache.invalidate_dashboards` is what every write that changes a dashboard calls in its transaction.
+A write that changes a dashboard declares it (`hrms.db.changes`); `cache.on_change` drops the caches
+in that transaction.
 """

@@ -7,6 +7,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from hrms.cache import views
+from hrms.db.changes import Change
 from hrms.db.postgres import TenantTx
 
 T = TypeVar("T")
@@ -31,3 +32,8 @@ def invalidate_dashboards(tx: TenantTx, employee_ids: Iterable[UUID | None] = ()
     """Drop the executive dashboard and the employees' (all of them if `everyone`), bumping the epoch in `tx`."""
     keys = [executive_key(tx), *(employee_key(tx, e) for e in dict.fromkeys(employee_ids) if e is not None)]
     views.invalidate(tx, NAMESPACE, keys, pattern=employee_key(tx, "*") if everyone else None)
+
+
+def on_change(tx: TenantTx, change: Change) -> None:
+    """Subscriber of `hrms.db.changes`: the dashboards a change shows in."""
+    invalidate_dashboards(tx, change.employee_ids, everyone=change.everyone)

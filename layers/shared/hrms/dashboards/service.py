@@ -16,6 +16,7 @@ from psycopg import sql
 
 from hrms.auth.permissions import held
 from hrms.auth.policy import scope_of
+from hrms.auth.scope import Visibility, caller_employee_id, visible
 from hrms.dashboards import cache, repo
 from hrms.dashboards.models import (
     DepartmentHeadcount,
@@ -28,7 +29,6 @@ from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import balances
 from hrms.employees import repo as employees
 from hrms.employees.models import LeaveBalance
-from hrms.employees.scope import Visibility, caller_employee_id, visible
 from hrms.errors import NotFound
 from hrms.leave import repo as leave
 from hrms.leave.models import Leave

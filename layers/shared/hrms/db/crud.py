@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from hrms import audit
+from hrms.db import audit_log
 from hrms.db.postgres import TenantTx
 from hrms.errors import Conflict, Invalid, NotFound
 
@@ -93,7 +93,7 @@ def insert(tx: TenantTx, table: str, entity_type: str, values: Mapping[str, Any]
     with constraint_errors(entity_type, table):
         row = tx.execute(query, [_adapt(values[c]) for c in columns]).fetchone()
     assert row is not None
-    audit.record(tx, f"{entity_type}.created", entity_type, row["id"], None, row)
+    audit_log.record(tx, f"{entity_type}.created", entity_type, row["id"], None, row)
     return row
 
 
@@ -108,7 +108,7 @@ def update(tx: TenantTx, table: str, entity_type: str, row_id: object, changes: 
     with constraint_errors(entity_type, table):
         after = tx.execute(query, {**{c: _adapt(v) for c, v in changes.items()}, "_id": row_id}).fetchone()
     assert after is not None
-    audit.record(tx, f"{entity_type}.updated", entity_type, row_id, before, after)
+    audit_log.record(tx, f"{entity_type}.updated", entity_type, row_id, before, after)
     return after
 
 
@@ -116,5 +116,5 @@ def delete(tx: TenantTx, table: str, entity_type: str, row_id: object) -> Row:
     before = get_or_404(tx, table, row_id, entity_type, for_update=True)
     with constraint_errors(entity_type, table):
         tx.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(tx.t(table)), (row_id,))
-    audit.record(tx, f"{entity_type}.deleted", entity_type, row_id, before, None)
+    audit_log.record(tx, f"{entity_type}.deleted", entity_type, row_id, before, None)
     return before

@@ -132,7 +132,7 @@ def _pending(target: TenantCollection, actor: Actor, change: Change) -> Iterator
 
 
 def _entry(event_id: str, actor: Actor, change: Change) -> dict[str, Any]:
-    from hrms.audit import diff
+    from hrms.db.audit_log import diff
 
     before, after = diff(_plain(change.before), _plain(change.after))
     return {
@@ -152,7 +152,7 @@ def _entry(event_id: str, actor: Actor, change: Change) -> dict[str, Any]:
 
 def _deliver(target: TenantCollection, doc_id: object, event_id: str, entry: Mapping[str, Any]) -> int:
     """The audit row (and copies) of one write, then the entry and hint removed; 0 if it must wait."""
-    from hrms import audit
+    from hrms.db import audit_log
     from hrms.db.postgres import tenant_tx
 
     try:
@@ -160,7 +160,7 @@ def _deliver(target: TenantCollection, doc_id: object, event_id: str, entry: Map
             with suppress(Conflict):  # delivered before
                 collection(target.tenant, name).insert_one({**copy, "_id": event_id})
         with tenant_tx(target.tenant) as tx:
-            audit.record_event(tx, entry)
+            audit_log.record_event(tx, entry)
         target.update_one({"_id": doc_id}, {"$unset": {f"{PENDING}.{event_id}": ""}})
         collection(target.tenant, HINTS).delete_many({"_id": event_id})
     except DomainError:

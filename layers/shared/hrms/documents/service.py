@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from hrms.auth import duties
+from hrms.auth.scope import caller_employee_id, visible, visible_ids
 from hrms.config import settings
 from hrms.db import mongo_audit
 from hrms.db.mongo_audit import Change
@@ -24,7 +25,6 @@ from hrms.db.postgres import tenant_tx
 from hrms.db.tenant_collection import collection
 from hrms.documents.models import Document, DocumentUpload, NewDocument
 from hrms.employees import repo as employees
-from hrms.employees.scope import caller_employee_id, visible, visible_ids
 from hrms.errors import BadRequest, NotFound
 from hrms.pagination import Page, decode_cursor, encode_cursor
 from hrms.tenancy import Actor, Tenant

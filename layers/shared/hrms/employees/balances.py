@@ -10,7 +10,7 @@ from uuid import UUID
 
 from psycopg import sql
 
-from hrms import audit
+from hrms.db import audit_log
 from hrms.db.postgres import TenantTx
 
 Row = dict[str, Any]
@@ -46,7 +46,7 @@ def initialise(tx: TenantTx, employee_id: UUID, joined: dt.date, *, reprorate: b
         ).format(tx.t("employee_leave_balance"), sql.SQL(on_conflict)),
         (employee_id, joined.year, [t["id"] for t in types], [allocated[t["code"]] for t in types]),
     )
-    audit.record(
+    audit_log.record(
         tx,
         "leave_balance.reprorated" if reprorate else "leave_balance.initialised",
         "employee",

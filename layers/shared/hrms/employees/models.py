@@ -9,8 +9,7 @@ from uuid import UUID
 from pydantic import AfterValidator, Field, StringConstraints
 
 from hrms.employees.identifiers import normalise_aadhaar, normalise_pan
-from hrms.models import NULLABLE, ApiModel, InputModel, PatchModel
-from hrms.tenants.models import Email
+from hrms.models import NULLABLE, ApiModel, Email, InputModel, PatchModel
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 EmployeeEmail = Email

@@ -8,9 +8,9 @@ from uuid import UUID
 
 from psycopg import sql
 
+from hrms.auth.scope import Visibility
 from hrms.db import crud
 from hrms.db.postgres import TenantTx
-from hrms.employees.scope import Visibility
 
 Row = dict[str, Any]
 

@@ -20,15 +20,14 @@ from psycopg import sql
 
 from hrms import pii
 from hrms.auth import accounts
+from hrms.auth.scope import Visibility, visible
 from hrms.cache import views
-from hrms.dashboards.cache import invalidate_dashboards
+from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import balances, repo
 from hrms.employees.identifiers import mask_aadhaar, mask_pan
 from hrms.employees.models import Employee, EmployeePatch, LeaveBalance, NewEmployee
-from hrms.employees.scope import Visibility, visible
 from hrms.errors import Conflict, Invalid, NotFound
-from hrms.org.cache import invalidate_org
 from hrms.pagination import Page, decode_keyset, page_of
 from hrms.tenancy import Actor, Tenant
 
@@ -62,8 +61,8 @@ def create_employee(tenant: Tenant, actor: Actor, scope: str, new: NewEmployee) 
         with _unique_fields():
             row = repo.insert(tx, values)
         balances.initialise(tx, row["id"], new.date_of_joining)
-        invalidate_org(tx)  # headcounts per department change
-        invalidate_dashboards(tx)
+        declare(tx, Change("headcount"))
+        declare(tx, Change("employee"))
     return _employee(row)
 
 
@@ -146,9 +145,9 @@ def _change(tx: TenantTx, vis: Visibility, employee_id: UUID, requested: dict[st
     if joined != before["date_of_joining"]:
         balances.correct_joining(tx, employee_id, before["date_of_joining"], joined)
     if after["department_id"] != before["department_id"] or after["status"] != before["status"]:
-        invalidate_org(tx)
+        declare(tx, Change("headcount"))
     if any(after[k] != before[k] for k in _DASHBOARD_FIELDS):
-        invalidate_dashboards(tx)
+        declare(tx, Change("employee"))
     return after
 
 

@@ -7,20 +7,39 @@ replay with the same body gets the stored response; the same key with a differen
 Secrets are never stored: a response member that carries one (a temporary password, an access
 token) is kept as `null`, with a `temporaryPasswordReplayed` / `accessTokenReplayed: true` member, so a
 replay tells the client that the secret went out with the first response only.
+
+Keys live in `public.idempotency_keys` (platform POSTs) and in each tenant schema's
+`idempotency_keys`. A claim deletes an expired row of its own key; every other expired row is deleted
+by `purge_expired` (IdempotencyPurgeFunction, hourly; `hrms db purge-idempotency-keys`):
+1. One catalog query lists the tables: public's, then those of every tenant not deleted.
+2. One query per `PROBE_CHUNK` schemas reads each table's oldest `expires_at` (one descent of
+   `idempotency_keys_expiry_idx`, no table scan); schemas with nothing expired cost only that.
+3. The schemas with expired rows are purged oldest expiry first, `PURGE_BATCH` rows per DELETE, each
+   its own transaction (`FOR UPDATE SKIP LOCKED`: a row a claim holds is left for the next run), at
+   most `MAX_ROWS_PER_SCHEMA` per schema per run, so one large backlog cannot starve the others.
+4. No probe or batch starts after `deadline`. What is left is still expired, so older than anything
+   that expires meanwhile: the next run starts there. Reruns and overlapping runs are harmless.
+A schema whose probe or batch fails is logged and counted (`failed`); the others carry on. A database
+that cannot be reached (or a statement past its timeout: `DependencyDown`) fails the run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
+import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from hrms.db.postgres import transaction
-from hrms.errors import BadRequest, Conflict, Invalid
+from hrms.db.postgres import Conn, transaction
+from hrms.errors import BadRequest, Conflict, Invalid, NotFound
+from hrms.observability import logger
 from hrms.tenancy import Actor
 
 TTL = "24 hours"
@@ -31,6 +50,24 @@ SECRET_MEMBERS = {
 }
 STALE_CLAIM = "2 minutes"  # longer than any function timeout behind API Gateway (29 s)
 MAX_KEY_LENGTH = 200
+PROBE_CHUNK = 100  # schemas whose oldest expiry one query reads (each takes 2 AccessShareLocks until it ends)
+PURGE_BATCH = 1_000  # rows per DELETE and transaction
+MAX_ROWS_PER_SCHEMA = 20_000  # per schema and run
+_TABLES = """
+SELECT 'public' AS schema_name WHERE %(tenant)s::text IS NULL
+UNION ALL
+SELECT t.schema_name FROM public.tenants t
+JOIN pg_namespace n ON n.nspname = t.schema_name
+JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = 'idempotency_keys'
+WHERE t.status <> 'deleted' AND (%(tenant)s::text IS NULL OR t.slug = %(tenant)s OR t.id::text = %(tenant)s)
+"""
+_OLDEST = "SELECT {schema} AS schema_name, (SELECT min(expires_at) FROM {table}) AS oldest"
+_DELETE_BATCH = (
+    "DELETE FROM {table} WHERE key IN (SELECT key FROM {table} WHERE expires_at < now()"
+    " ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+)
+
+PurgeProgress = Callable[[int, int, str], None]  # schemas purged, schemas with expired rows, the last one
 
 
 @dataclass(frozen=True)
@@ -117,3 +154,105 @@ def _without_secrets(response: dict[str, Any]) -> dict[str, Any]:
             body[member] = None
             body[flag] = True
     return {**response, "body": json.dumps(body)}
+
+
+# Purge
+
+
+@dataclass
+class PurgeSummary:
+    schemas: int = 0  # tables probed: public's and every live tenant's (or the one tenant's)
+    expired: int = 0  # of them holding expired rows
+    purged: int = 0  # rows deleted
+    failed: int = 0  # schemas whose probe or purge failed (logged); the next run retries them
+    interrupted: bool = False  # the deadline came first; the next run resumes
+
+    def counts(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def purge_expired(
+    *,
+    tenant: str | None = None,
+    deadline: float | None = None,
+    batch: int = PURGE_BATCH,
+    max_rows_per_schema: int | None = MAX_ROWS_PER_SCHEMA,
+    progress: PurgeProgress | None = None,
+) -> PurgeSummary:
+    """Delete expired keys: public's and every live tenant's, or one tenant's (slug or id). `deadline` is a
+    `time.monotonic()` value; `max_rows_per_schema=None` empties each schema of expired rows."""
+    summary = PurgeSummary()
+    with transaction() as conn:
+        schemas = [row["schema_name"] for row in conn.execute(_TABLES, {"tenant": tenant})]
+    if tenant is not None and not schemas:
+        raise NotFound(f"No tenant '{tenant}'.")
+    summary.schemas = len(schemas)
+    expired: list[tuple[datetime, str]] = []
+    for start in range(0, len(schemas), PROBE_CHUNK):
+        if _past(deadline):
+            summary.interrupted = True
+            break
+        expired += _probe(schemas[start : start + PROBE_CHUNK], summary)
+    expired.sort()
+    summary.expired = len(expired)
+    for done, (_, schema) in enumerate(expired, 1):
+        if _past(deadline):
+            summary.interrupted = True
+            break
+        try:
+            _purge_schema(schema, batch, max_rows_per_schema, deadline, summary)
+        except _SCHEMA_ERRORS as exc:
+            summary.failed += 1
+            logger.warning("Idempotency key purge failed for a schema", extra={"schema": schema, "error": repr(exc)})
+        if progress:
+            progress(done, len(expired), schema)
+    return summary
+
+
+_SCHEMA_ERRORS = (psycopg.Error, Conflict)  # one schema's trouble; DependencyDown (no database) ends the run
+
+
+def _probe(schemas: Sequence[str], summary: PurgeSummary) -> list[tuple[datetime, str]]:
+    """(oldest expiry, schema) of the schemas holding expired keys: one query, or one per schema if it fails."""
+    try:
+        with transaction() as conn:
+            return _oldest_expired(conn, schemas)
+    except _SCHEMA_ERRORS as exc:
+        if len(schemas) == 1:
+            summary.failed += 1
+            logger.warning(
+                "Idempotency key probe failed for a schema", extra={"schema": schemas[0], "error": repr(exc)}
+            )
+            return []
+    found = []  # a table dropped meanwhile, say: the other schemas of the chunk are still purged
+    for schema in schemas:
+        found += _probe([schema], summary)
+    return found
+
+
+def _oldest_expired(conn: Conn, schemas: Sequence[str]) -> list[tuple[datetime, str]]:
+    probes = sql.SQL(" UNION ALL ").join(
+        sql.SQL(_OLDEST).format(schema=sql.Literal(s), table=sql.Identifier(s, "idempotency_keys")) for s in schemas
+    )
+    query = sql.SQL("SELECT schema_name, oldest FROM ({}) probe WHERE oldest < now()").format(probes)
+    return [(row["oldest"], row["schema_name"]) for row in conn.execute(query)]
+
+
+def _purge_schema(schema: str, batch: int, max_rows: int | None, deadline: float | None, summary: PurgeSummary) -> None:
+    statement = sql.SQL(_DELETE_BATCH).format(table=sql.Identifier(schema, "idempotency_keys"))
+    purged = 0
+    while max_rows is None or purged < max_rows:
+        if _past(deadline):
+            summary.interrupted = True
+            return
+        limit = batch if max_rows is None else min(batch, max_rows - purged)
+        with transaction() as conn:
+            deleted = conn.execute(statement, (limit,)).rowcount
+        purged += deleted
+        summary.purged += deleted
+        if deleted < limit:
+            return
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline

@@ -11,10 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from psycopg import sql
 
-from hrms import audit
-from hrms.db import crud
+from hrms.auth.scope import Visibility
+from hrms.db import audit_log, crud
 from hrms.db.postgres import TenantTx
-from hrms.employees.scope import Visibility
 
 Row = dict[str, Any]
 
@@ -262,7 +261,7 @@ def change_balance(
     def state(row: Row) -> dict[str, Any]:
         return {"leaveBalance": {"leaveId": leave["id"], **{k: row[k] for k in _BALANCE_AUDIT}}}
 
-    audit.record(tx, action, "employee", leave["employee_id"], state(before), state(after))
+    audit_log.record(tx, action, "employee", leave["employee_id"], state(before), state(after))
     return after
 
 

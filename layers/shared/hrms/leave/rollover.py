@@ -22,8 +22,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from hrms import audit
-from hrms.dashboards.cache import invalidate_dashboards
+from hrms.db import audit_log
+from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx, transaction
 from hrms.errors import DomainError, NotFound
 from hrms.leave import repo
@@ -74,7 +74,7 @@ def rollover_tenant(tx: TenantTx, year: int) -> tuple[int, Decimal]:
     carried = sum((row["carried_forward"] for row in rows), Decimal(0))
     if rows:
         employees = len({row["employee_id"] for row in rows})
-        audit.record(
+        audit_log.record(
             tx,
             "leave_balance.rolled_over",
             "leave_year",
@@ -82,7 +82,7 @@ def rollover_tenant(tx: TenantTx, year: int) -> tuple[int, Decimal]:
             None,
             {"year": year, "rows": len(rows), "employees": employees, "carriedForward": carried},
         )
-        invalidate_dashboards(tx, everyone=True)
+        declare(tx, Change("leave_balance", everyone=True))
     return len(rows), carried
 
 

@@ -25,13 +25,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from hrms import audit
 from hrms.approvals import engine
 from hrms.approvals.models import Decision, DecisionIn
-from hrms.dashboards.cache import invalidate_dashboards
+from hrms.auth.scope import caller_employee_id, visible
+from hrms.db import audit_log
+from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import repo as employees
-from hrms.employees.scope import caller_employee_id, visible
 from hrms.errors import Conflict, Invalid, NotFound
 from hrms.leave import repo
 from hrms.leave.models import Leave, LeaveRequest, LeaveType, LeaveTypePatch, NewLeaveType
@@ -59,10 +59,10 @@ def create_leave_type(tenant: Tenant, actor: Actor, new: NewLeaveType) -> LeaveT
         year = leave_year(cal.today(), cal.year_start_month)
         allocated = repo.allocate_new_type(tx, row, year, leave_year_bounds(year, cal.year_start_month))
         if allocated:
-            audit.record(
+            audit_log.record(
                 tx, "leave_balance.allocated", "leave_type", row["id"], None, {"year": year, "employees": allocated}
             )
-            invalidate_dashboards(tx)
+            declare(tx, Change("leave_type"))
     return _leave_type(row)
 
 
@@ -71,7 +71,7 @@ def update_leave_type(tenant: Tenant, actor: Actor, leave_type_id: UUID, patch: 
     with tenant_tx(tenant, actor) as tx:
         row = repo.update_leave_type(tx, leave_type_id, changes)
         if "code" in changes:
-            invalidate_dashboards(tx)  # the employee dashboards show the code
+            declare(tx, Change("leave_type"))  # the employee dashboards show the code
     return _leave_type(row)
 
 
@@ -154,7 +154,7 @@ def cancel_leave(tenant: Tenant, actor: Actor, scope: str, leave_id: UUID) -> Le
         else:
             raise Conflict(f"This leave is already {leave['status']}.")
         repo.update_leave(tx, leave_id, {"status": "cancelled"})
-        invalidate_dashboards(tx, [leave["employee_id"]])
+        declare(tx, Change("leave", (leave["employee_id"],)))
         return _leave(_locked(tx, leave_id))
 
 
@@ -187,7 +187,7 @@ def finalise(tx: TenantTx, leave_id: UUID, outcome: str) -> str:
     else:
         repo.change_balance(tx, "leave_balance.released", leave, leave["balance_year"], pending=-leave["days"])
     repo.update_leave(tx, leave_id, {"status": outcome, "decided_at": dt.datetime.now(dt.UTC)})
-    invalidate_dashboards(tx, [leave["employee_id"]])
+    declare(tx, Change("leave", (leave["employee_id"],)))
     return outcome
 
 

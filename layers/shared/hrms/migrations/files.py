@@ -27,6 +27,11 @@ class Migration:
     def checksum(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
+    @property
+    def file(self) -> str:
+        """Where it lives in the package, e.g. `tenant/0002_payroll_guards.sql`."""
+        return f"{self.scope}/{self.version:04d}_{self.name}.sql"
+
     def statement(self, schema: str | None = None) -> sql.Composed:
         """The migration as one composable; tenant migrations get `schema` quoted in place of @schema."""
         parts = self.text.split(SCHEMA_TOKEN)

@@ -5,6 +5,13 @@
   reported and skipped, the others carry on, and the next run resumes where it stopped
   (progress lives in `public.tenants.schema_version`).
 - One runner at a time (session advisory lock on a dedicated connection).
+- An applied migration must not change: `public.schema_migrations` keeps the checksum of every
+  public migration applied and of every tenant migration registered (tenant schemas apply the
+  registered files; the registry says how far each got). When a file's checksum differs from the
+  recorded one, `up` applies nothing and raises `ChecksumDrift` naming the file, its scope and, for a
+  tenant migration, the schemas that ran it; `status` lists the same drift. The comparison is part of
+  the one state query: a handful of recorded rows against the shipped files, whatever the tenant
+  count (the schemas are counted only for a file that drifted).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from psycopg_pool import ConnectionPool
 
 from hrms.config import settings
 from hrms.errors import Conflict
-from hrms.migrations.files import Migration, migrations
+from hrms.migrations.files import Migration, Scope, migrations
 
 Conn = psycopg.Connection[DictRow]
 _LOCK_KEY = 0x4852_4D53  # "HRMS"
@@ -33,14 +40,69 @@ CREATE TABLE IF NOT EXISTS public.schema_migrations (
     applied_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (scope, version)
 )"""
+DRIFT_EXAMPLES = 5  # tenant schemas named per drifted file (with the count of all of them)
 _STATE = """
+WITH shipped (scope, version, file, checksum) AS (
+    SELECT * FROM unnest(%(scopes)s::text[], %(versions)s::int[], %(files)s::text[], %(checksums)s::text[])
+), drifted AS (
+    SELECT s.scope, s.version, s.file, m.checksum AS recorded, s.checksum AS actual
+    FROM shipped s JOIN public.schema_migrations m USING (scope, version)
+    WHERE m.checksum <> s.checksum
+)
 SELECT (SELECT coalesce(max(version), 0) FROM public.schema_migrations WHERE scope = 'public') AS public_version,
        (SELECT coalesce(max(version), 0) FROM public.schema_migrations WHERE scope = 'tenant') AS tenant_registered,
        (SELECT count(*) FROM public.tenants WHERE status <> 'deleted') AS tenants_total,
-       (SELECT count(*) FROM public.tenants WHERE status <> 'deleted' AND schema_version < %(latest)s) AS tenants_behind
+       (SELECT count(*) FROM public.tenants
+        WHERE status <> 'deleted' AND schema_version < %(latest)s) AS tenants_behind,
+       (SELECT count(*) FROM shipped JOIN public.schema_migrations USING (scope, version)) AS checked,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'file', d.file, 'scope', d.scope, 'version', d.version, 'recorded', d.recorded, 'actual', d.actual,
+                   'schemas', CASE d.scope WHEN 'tenant' THEN (
+                       SELECT count(*) FROM public.tenants t
+                       WHERE t.status <> 'deleted' AND t.schema_version >= d.version) END,
+                   'examples', CASE d.scope WHEN 'tenant' THEN (
+                       SELECT coalesce(jsonb_agg(e.schema_name ORDER BY e.schema_name), '[]')
+                       FROM (SELECT t.schema_name FROM public.tenants t
+                             WHERE t.status <> 'deleted' AND t.schema_version >= d.version
+                             ORDER BY t.schema_name LIMIT %(examples)s) e) ELSE '[]' END
+               ) ORDER BY d.scope, d.version), '[]')
+        FROM drifted d) AS drift
 """
 
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Drift:
+    """An applied (public) or registered (tenant) migration whose file no longer has the recorded checksum."""
+
+    file: str  # e.g. "tenant/0002_payroll_guards.sql"
+    scope: Scope
+    version: int
+    recorded: str  # sha256 recorded when it was applied or registered
+    actual: str  # sha256 of the file now
+    schemas: int | None = None  # tenant scope: live tenant schemas at or past this version
+    examples: tuple[str, ...] = ()  # the first of them by name, at most DRIFT_EXAMPLES
+
+    def describe(self) -> str:
+        if self.scope == "public":
+            where = "the public schema"
+        else:
+            named = ", ".join(self.examples) + (", ..." if (self.schemas or 0) > len(self.examples) else "")
+            where = f"{self.schemas} tenant schema(s)" + (f" ({named})" if named else "")
+        return f"{self.file} (applied to {where}): recorded checksum {self.recorded[:12]}, file now {self.actual[:12]}"
+
+
+class ChecksumDrift(Conflict):
+    """`up` refused to run: applied migrations were edited. Nothing was applied."""
+
+    def __init__(self, drift: Sequence[Drift]) -> None:
+        self.drift = tuple(drift)
+        super().__init__(
+            "Applied migration(s) changed since they ran; nothing was applied: "
+            + "; ".join(d.describe() for d in self.drift)
+            + ". Restore the file(s) and put the change in a new migration."
+        )
 
 
 @dataclass(frozen=True)
@@ -50,10 +112,12 @@ class MigrationStatus:
     tenant_latest: int
     tenants_total: int
     tenants_behind: int
+    checked: int = 0  # recorded migrations compared with their files
+    drift: tuple[Drift, ...] = ()
 
     @property
     def up_to_date(self) -> bool:
-        return self.public_version >= self.public_latest and self.tenants_behind == 0
+        return self.public_version >= self.public_latest and self.tenants_behind == 0 and not self.drift
 
 
 @dataclass
@@ -76,13 +140,15 @@ class MigrationSet:
 def status(conninfo: str | None = None, mset: MigrationSet | None = None) -> MigrationStatus:
     mset = mset or MigrationSet.shipped()
     with psycopg.connect(conninfo or settings().database_url, row_factory=dict_row) as conn:
-        state = _read_state(conn, len(mset.tenant))
+        state = _read_state(conn, mset)
     return MigrationStatus(
         public_version=state["public_version"],
         public_latest=len(mset.public),
         tenant_latest=len(mset.tenant),
         tenants_total=state["tenants_total"],
         tenants_behind=state["tenants_behind"],
+        checked=state["checked"],
+        drift=_drift(state["drift"]),
     )
 
 
@@ -93,7 +159,8 @@ def up(
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> MigrationResult:
-    """Bring the public schema and every tenant schema to the latest version."""
+    """Bring the public schema and every tenant schema to the latest version; `ChecksumDrift` (and nothing
+    applied) if an applied migration's file changed."""
     mset = mset or MigrationSet.shipped()
     conninfo = conninfo or settings().database_url
     result = MigrationResult()
@@ -101,7 +168,9 @@ def up(
         if not lock_conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (_LOCK_KEY,)).fetchone()["ok"]:  # type: ignore[index]
             raise Conflict("Another migration run is in progress.")
         try:
-            state = _read_state(lock_conn, len(mset.tenant))
+            state = _read_state(lock_conn, mset)
+            if state["drift"]:
+                raise ChecksumDrift(_drift(state["drift"]))
             if state["public_version"] < len(mset.public):
                 result.public_applied = _apply_public(lock_conn, mset.public, state["public_version"])
             if state["tenant_registered"] < len(mset.tenant):
@@ -116,18 +185,38 @@ def up(
     return result
 
 
-def _read_state(conn: psycopg.Connection[Any], tenant_latest: int) -> dict[str, int]:
-    """The whole no-op check in one query; bootstraps the bookkeeping table on a fresh database."""
+def _read_state(conn: psycopg.Connection[Any], mset: MigrationSet) -> dict[str, Any]:
+    """The whole no-op check, drift included, in one query; bootstraps the bookkeeping table on a fresh database."""
+    shipped = [*mset.public, *mset.tenant]
+    params = {
+        "latest": len(mset.tenant),
+        "scopes": [m.scope for m in shipped],
+        "versions": [m.version for m in shipped],
+        "files": [m.file for m in shipped],
+        "checksums": [m.checksum for m in shipped],
+        "examples": DRIFT_EXAMPLES,
+    }
     try:
         with conn.transaction():
-            return conn.execute(_STATE, {"latest": tenant_latest}).fetchone()  # type: ignore[return-value]
+            return conn.execute(_STATE, params).fetchone()  # type: ignore[return-value]
     except psycopg.errors.UndefinedTable:
         with conn.transaction():
             conn.execute(_BOOTSTRAP)
             public = conn.execute(
                 "SELECT coalesce(max(version), 0) AS v FROM public.schema_migrations WHERE scope = 'public'"
             ).fetchone()
-        return {"public_version": public["v"], "tenant_registered": 0, "tenants_total": 0, "tenants_behind": 0}  # type: ignore[index]
+        return {  # a fresh database: nothing registered yet, so nothing to compare
+            "public_version": public["v"],  # type: ignore[index]
+            "tenant_registered": 0,
+            "tenants_total": 0,
+            "tenants_behind": 0,
+            "checked": 0,
+            "drift": [],
+        }
+
+
+def _drift(rows: list[dict[str, Any]]) -> tuple[Drift, ...]:
+    return tuple(Drift(**{**row, "examples": tuple(row["examples"])}) for row in rows)
 
 
 def _apply_public(conn: psycopg.Connection[Any], public: Sequence[Migration], current: int) -> list[int]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from hrms.cache import store, views
+from hrms.db.changes import Change
 from hrms.db.postgres import TenantTx
 
 T = TypeVar("T")
@@ -32,3 +33,8 @@ def drop_cached(tx: TenantTx) -> None:
     """Drop the tenant's cached org views without bumping the epoch, so the next read recomputes them
     (the scheduled warm-up uses this to refresh values and TTLs)."""
     store.delete([org_key(tx, view) for view in VIEWS])
+
+
+def on_change(tx: TenantTx, change: Change) -> None:
+    """Subscriber of `hrms.db.changes`: departments, designations and the hierarchy are recomputed."""
+    invalidate_org(tx)

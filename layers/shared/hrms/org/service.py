@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 
-from hrms.dashboards.cache import invalidate_dashboards
 from hrms.db import crud
+from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.errors import Conflict, DomainError, Invalid
 from hrms.observability import logger
@@ -113,8 +113,7 @@ def create_department(tenant: Tenant, actor: Actor, new: NewDepartment) -> Depar
         _check_parent(tx, new.parent_id)
         _check_head(tx, new.head_employee_id)
         row = crud.insert(tx, "departments", "department", new.model_dump())
-        invalidate_org(tx)
-        invalidate_dashboards(tx)  # departments by headcount
+        declare(tx, Change("department"))  # departments by headcount
     return _department(row)
 
 
@@ -129,10 +128,10 @@ def update_department(tenant: Tenant, actor: Actor, department_id: UUID, patch: 
         if "head_employee_id" in changes:
             _check_head(tx, changes["head_employee_id"])
         row = crud.update(tx, "departments", "department", department_id, changes)
-        if changes:
-            invalidate_org(tx)
         if "name" in changes:
-            invalidate_dashboards(tx)
+            declare(tx, Change("department"))  # the dashboards show department names too
+        elif changes:
+            invalidate_org(tx)
     return _department(row)
 
 
@@ -149,8 +148,7 @@ def delete_department(tenant: Tenant, actor: Actor, department_id: UUID) -> None
             }
             raise Conflict(f"The department still has {in_use}; move or remove them first.", usage=usage)
         crud.delete(tx, "departments", "department", department_id)
-        invalidate_org(tx)
-        invalidate_dashboards(tx)
+        declare(tx, Change("department"))
 
 
 # ---------------------------------------------------------------- designations

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hrms.db.changes import Change
 from hrms.db.postgres import TenantTx
 from hrms.outbox import store
 from hrms.outbox.events import payload_of
@@ -30,3 +31,9 @@ def _publication(tx: TenantTx) -> AfterCommitPublish:
     publication = AfterCommitPublish(tx.tenant)
     tx.call_after_commit(publication)
     return publication
+
+
+def on_change(tx: TenantTx, change: Change) -> None:
+    """Subscriber of `hrms.db.changes`: a change that names an event puts it in the outbox."""
+    if change.event is not None:
+        emit(tx, change.event, change.payload)

@@ -30,15 +30,14 @@ from uuid import UUID, uuid4
 
 from psycopg import sql
 
-from hrms import audit
 from hrms.approvals import engine
 from hrms.approvals.models import DecisionIn
 from hrms.auth import duties
+from hrms.auth.scope import caller_employee_id
 from hrms.cache import views
-from hrms.dashboards.cache import invalidate_dashboards
-from hrms.db import crud
+from hrms.db import audit_log, crud
+from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx
-from hrms.employees.scope import caller_employee_id
 from hrms.errors import Conflict, Invalid
 from hrms.leave.repo import calendar
 from hrms.pagination import Page, decode_keyset, page_of
@@ -66,7 +65,7 @@ def process_payroll(tenant: Tenant, actor: Actor, month_text: str) -> PayrollRun
         task = engine.start(tx, ENTITY, run_id, None)
         run = calculation.compute_and_write(tx, run_id, month, cal.weekend, task["id"])
         _refuse_negative_net(tx, run_id, month)  # raising rolls back the run, its records and its task
-        audit.record(tx, f"{RUN}.created", RUN, run_id, None, run)
+        audit_log.record(tx, f"{RUN}.created", RUN, run_id, None, run)
         _invalidate_stats(tx, month)  # the dashboards: engine.start dropped them
     stats.warm(tenant, actor, month)
     return _run(run)
@@ -142,7 +141,7 @@ def mark_processed(tenant: Tenant, actor: Actor, run_id: UUID) -> PayrollRun:
             )
         run = crud.update(tx, "payroll_runs", RUN, run_id, {"status": "processed", "processed_at": _now()})
         _invalidate_stats(tx, run["month"])
-        invalidate_dashboards(tx)  # the payroll trend and payslips show the status
+        declare(tx, Change("payroll_run"))  # the payroll trend and payslips show the status
     stats.warm(tenant, actor, run["month"])
     return _run(run)
 

@@ -15,10 +15,10 @@ from uuid import UUID
 from psycopg import sql
 
 from hrms.auth import duties
+from hrms.auth.scope import visible
 from hrms.db import crud
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import repo as employees
-from hrms.employees.scope import visible
 from hrms.errors import Conflict, Invalid, NotFound
 from hrms.pagination import Page, decode_keyset, page_of
 from hrms.payroll.models import (

@@ -9,11 +9,9 @@ from zoneinfo import available_timezones
 
 from pydantic import Field, StringConstraints, field_validator
 
-from hrms.models import NULLABLE, ApiModel, InputModel, PatchModel
+from hrms.models import NULLABLE, ApiModel, Email, InputModel, PatchModel
 from hrms.tenancy import SLUG_PATTERN
 
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$"
-Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254, to_lower=True)]
 FeatureName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_.-]{1,64}$")]
 
 

@@ -9,8 +9,7 @@ from uuid import UUID
 from pydantic import Field, StringConstraints
 
 from hrms.auth.models import NewPassword
-from hrms.models import NULLABLE, ApiModel, InputModel, PatchModel
-from hrms.tenants.models import Email
+from hrms.models import NULLABLE, ApiModel, Email, InputModel, PatchModel
 
 Role = Literal["admin", "hr_manager", "manager", "employee"]
 Permission = Annotated[

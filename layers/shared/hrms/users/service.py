@@ -12,10 +12,9 @@ from uuid import UUID
 
 from psycopg import sql
 
-from hrms import audit
 from hrms.auth import accounts, credentials, permissions, policy
 from hrms.auth.passwords import hash_password, temporary_password
-from hrms.db import crud
+from hrms.db import audit_log, crud
 from hrms.db.postgres import tenant_tx
 from hrms.errors import Conflict, Invalid, NotFound
 from hrms.pagination import Page, decode_keyset, encode_cursor
@@ -102,7 +101,7 @@ def reset_password(tenant: Tenant, actor: Actor, user_id: UUID) -> TemporaryPass
             (hash_password(password), user_id),
         )
         credentials.revoke(tx, user_id)
-        audit.record(tx, "user.password_reset", "user", user_id)
+        audit_log.record(tx, "user.password_reset", "user", user_id)
     return TemporaryPassword(user_id=user_id, temporary_password=password)
 
 
@@ -135,7 +134,7 @@ def set_role_permissions(tenant: Tenant, actor: Actor, role: str, granted: list[
             ).format(tx.t("role_permissions")),
             (role, wanted),
         )
-        audit.record(
+        audit_log.record(
             tx,
             "role.permissions_set",
             "role",
