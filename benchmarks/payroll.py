@@ -64,6 +64,7 @@ def child(tenant_json: str, months: list[str]) -> None:
         "tenantId": tenant["tenant_id"],
         "schemaName": tenant["schema"],
         "mustChangePassword": False,
+        "credentialsEpoch": tenant["credentials_epoch"],
     }
     baseline_kb = _vm_kb("VmRSS")
     timings = []
@@ -160,10 +161,17 @@ def seed(slug: str, employees: int) -> dict[str, str]:
                 " CROSS JOIN generate_series(1, 12) m WHERE hashtext(e.id::text) % 20 = 0"
             ).format(t("leaves"), t("employees"), t("leave_types")),
         )
-        admin = conn.execute(sql.SQL("SELECT id FROM {}").format(t("users"))).fetchone()
+        admin = conn.execute(
+            sql.SQL("UPDATE {} SET must_change_password = false RETURNING id, credentials_epoch").format(t("users"))
+        ).fetchone()
         for table in ("employees", "employee_salaries", "leaves"):
             conn.execute(sql.SQL("ANALYZE {}").format(t(table)))
-    return {"tenant_id": str(created.tenant_id), "schema": schema, "user_id": str(admin["id"])}  # type: ignore[index]
+    return {
+        "tenant_id": str(created.tenant_id),
+        "schema": schema,
+        "user_id": str(admin["id"]),  # type: ignore[index]
+        "credentials_epoch": str(admin["credentials_epoch"]),  # type: ignore[index]
+    }
 
 
 def scratch_run(conn: Any, schema: str, month: str) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from hrms.errors import BadRequest
@@ -12,7 +12,7 @@ from hrms.models import ApiModel
 from hrms.request_context import operation
 
 T = TypeVar("T")
-Row = dict[str, Any]
+R = TypeVar("R")  # a row, typed or not
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -86,7 +86,7 @@ def decode_keyset(cursor: str | None, *parsers: Callable[[str], Any]) -> tuple[A
         raise BadRequest("The cursor is not valid.") from exc
 
 
-def page_of(rows: list[Row], limit: int, position: Callable[[Row], list[Any]], item: Callable[[Row], T]) -> Page[T]:
+def page_of(rows: Sequence[R], limit: int, position: Callable[[R], list[Any]], item: Callable[[R], T]) -> Page[T]:
     """A page from `rows` fetched with `limit + 1`: the first `limit` as items, and a cursor holding the
     last one's keyset `position` only if the extra row shows that more follow."""
     page = rows[:limit]

@@ -13,7 +13,7 @@ from hrms.payroll import runs
 
 class PayrollApprovals:
     def check_duties(self, tx: TenantTx, entity_id: UUID, task: dict[str, Any]) -> None:
-        runs.check_approver(tx, entity_id, task)
+        runs.check_approver(tx, entity_id, task["approver_role"])
 
     def on_step(self, tx: TenantTx, entity_id: UUID, task: dict[str, Any]) -> None:
         """A later step opened: the run stays a draft until the last step decides."""

@@ -1,5 +1,10 @@
 """The payroll of one month for every employee, computed and written by one SQL statement.
 
+This module is the statement and the rules it implements, side by side, so a reader checks one
+against the other; `hrms.payroll.repo.compute_and_write` runs it (tables, bound values, typed row).
+It stays out of `repo.py` because it is a program rather than a query: 90 lines of SQL whose
+rules need this page of prose, which would drown the plain reads and writes of the repo.
+
 No employee row ever reaches Python: memory stays flat with headcount and there is one round
 trip whatever the size of the tenant.
 
@@ -21,24 +26,18 @@ Rules (all arithmetic in `numeric`):
 - Amounts fit the records: a line total past numeric(14,2) (999,999,999,999.99 a month, e.g. two
   fixed components at the maximum) or a run total past numeric(16,2) refuses the run (422).
 - Net pay is never negative. Only the rounded lines say whether it would be, so they are written
-  first and read back (`negative_lines`); the caller refuses such a run, which rolls back its
-  whole transaction. Structures short at every CTC never get this far (`hrms.payroll.models`).
+  first and read back (`repo.negative_lines`); the caller refuses such a run, which rolls back
+  its whole transaction. Structures short at every CTC never get this far (`hrms.payroll.models`).
+
+Parameters: `month` (first day), `weekend` (ISO weekday numbers), `run`, `approval`; identifiers:
+one per name in `TABLES`, and `returning` (the run's columns).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Collection
-from typing import Any
-from uuid import UUID
+TABLES = ("employees", "employee_salaries", "leaves", "leave_types", "holidays", "payroll", "payroll_runs")
 
-import psycopg
-from psycopg import sql
-
-from hrms.db.postgres import TenantTx
-from hrms.errors import Invalid
-
-_COMPUTE_AND_WRITE = """
+COMPUTE_AND_WRITE = """
 WITH bounds AS (
     SELECT %(month)s::date AS m_start,
            (%(month)s::date + interval '1 month' - interval '1 day')::date AS m_end
@@ -124,68 +123,5 @@ FROM (
     FROM inserted
 ) totals
 WHERE run.id = %(run)s
-RETURNING run.*
+RETURNING {returning}
 """
-
-_FINGERPRINT = """
-SELECT count(*) AS employees,
-       md5(string_agg(concat_ws('|', employee_id, paid_days, gross, deductions, net, components), ','
-           ORDER BY employee_id)) AS digest
-FROM {payroll} WHERE payroll_run_id = %s
-"""
-
-_NEGATIVE = """
-SELECT p.employee_id, e.employee_code, e.first_name || ' ' || e.last_name AS employee_name,
-       p.gross, p.deductions, p.net, count(*) OVER () AS total
-FROM {payroll} p JOIN {employees} e ON e.id = p.employee_id
-WHERE p.payroll_run_id = %s AND p.net < 0
-ORDER BY e.employee_code, p.employee_id
-LIMIT %s
-"""
-
-_TABLES = ("employees", "employee_salaries", "leaves", "leave_types", "holidays", "payroll", "payroll_runs")
-
-
-def compute_and_write(
-    tx: TenantTx, run_id: UUID, month: dt.date, weekend: Collection[int], approval_id: UUID | None
-) -> dict[str, Any]:
-    """Write the month's records of run `run_id`, set its totals and approval; return the run row."""
-    query = sql.SQL(_COMPUTE_AND_WRITE).format(**{name: tx.t(name) for name in _TABLES})
-    params = {"run": run_id, "month": month, "weekend": sorted(weekend), "approval": approval_id}
-    try:
-        row = tx.execute(query, params).fetchone()
-    except psycopg.errors.NumericValueOutOfRange as exc:  # the transaction is rolled back by the raise
-        raise Invalid(
-            f"The pay of {month:%Y-%m} exceeds what payroll records hold (at most 999,999,999,999.99 for one"
-            " employee in a month): correct the salaries or salary structures, then run the month again."
-        ) from exc
-    if row is None:
-        raise LookupError(f"payroll run {run_id} vanished while it was being computed")
-    return row
-
-
-def negative_lines(tx: TenantTx, run_id: UUID, limit: int) -> list[dict[str, Any]]:
-    """The run's records with a negative net, by employee code, at most `limit` of them; each row
-    carries `total`, how many there are in all."""
-    query = sql.SQL(_NEGATIVE).format(payroll=tx.t("payroll"), employees=tx.t("employees"))
-    return tx.execute(query, (run_id, limit)).fetchall()
-
-
-def is_current(tx: TenantTx, run_id: UUID, month: dt.date, weekend: Collection[int]) -> bool:
-    """Whether computing the month now gives exactly the run's records (same people, days and amounts).
-
-    The month is computed again under a savepoint that is rolled back, so nothing of it remains.
-    """
-    query = sql.SQL(_FINGERPRINT).format(payroll=tx.t("payroll"))
-    stored = tx.execute(query, (run_id,)).fetchone()
-    fresh = None
-    with tx.conn.transaction():  # a savepoint: psycopg.Rollback below undoes it and is swallowed
-        scratch = tx.execute(
-            sql.SQL("INSERT INTO {} (month, status) VALUES (%s, 'rejected') RETURNING id").format(tx.t("payroll_runs")),
-            (month,),
-        ).fetchone()
-        assert scratch is not None
-        compute_and_write(tx, scratch["id"], month, weekend, None)
-        fresh = tx.execute(query, (scratch["id"],)).fetchone()
-        raise psycopg.Rollback
-    return stored == fresh

@@ -4,9 +4,10 @@
   makes a second run of the same month, concurrent or not, a 409 carrying the existing run id;
   a rejected run frees its month for a new run.
 - Processing writes the run, every record and the first approval task in one transaction;
-  the records come from one set-based statement (`hrms.payroll.calculation`). A month in which
-  anyone's net pay would be negative is refused (422 naming them: `employeeIds`, one error per
-  employee, the first 100 by employee code) before commit, so nothing of the run remains.
+  the records come from one set-based statement (`hrms.payroll.calculation`, run by the repo).
+  A month in which anyone's net pay would be negative is refused (422 naming them: `employeeIds`,
+  one error per employee, the first 100 by employee code) before commit, so nothing of the run
+  remains.
 - Approval goes through the engine (workflow "payroll", hr_manager by default), so who may
   approve is the workflow's business; a rejection there is final for the run. Duties
   (`check_approver`, on every route that decides): the run's creator does not approve it (403
@@ -25,29 +26,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Collection
+from dataclasses import asdict
 from uuid import UUID, uuid4
 
-from psycopg import sql
+import psycopg
 
 from hrms.approvals import engine
 from hrms.approvals.models import DecisionIn
 from hrms.auth import duties
 from hrms.auth.scope import caller_employee_id
 from hrms.cache import views
-from hrms.db import audit_log, crud
+from hrms.db import audit_log
 from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx
-from hrms.errors import Conflict, Invalid
+from hrms.errors import Conflict, Invalid, NotFound
 from hrms.leave.repo import calendar
 from hrms.pagination import Page, decode_keyset, page_of
-from hrms.payroll import calculation, stats
+from hrms.payroll import repo, stats
 from hrms.payroll.models import LineComponent, PayrollRecord, PayrollRun, RunStatus, Totals, parse_month
+from hrms.payroll.repo import RecordRow, RunRow
 from hrms.tenancy import Actor, Tenant
 
-Row = dict[str, Any]
 ENTITY = "payroll"
-RUN = "payroll_run"
+RUN = repo.RUN
 NAMED_AT_MOST = 100  # employees named in a refusal; `employeeCount` says how many there are
 
 
@@ -63,9 +65,9 @@ def process_payroll(tenant: Tenant, actor: Actor, month_text: str) -> PayrollRun
             )
         run_id = _claim_month(tx, actor, month)
         task = engine.start(tx, ENTITY, run_id, None)
-        run = calculation.compute_and_write(tx, run_id, month, cal.weekend, task["id"])
+        run = repo.compute_and_write(tx, run_id, month, cal.weekend, task["id"])
         _refuse_negative_net(tx, run_id, month)  # raising rolls back the run, its records and its task
-        audit_log.record(tx, f"{RUN}.created", RUN, run_id, None, run)
+        audit_log.record(tx, f"{RUN}.created", RUN, run_id, None, asdict(run))
         _invalidate_stats(tx, month)  # the dashboards: engine.start dropped them
     stats.warm(tenant, actor, month)
     return _run(run)
@@ -76,22 +78,10 @@ def list_runs(
 ) -> Page[PayrollRun]:
     """Newest month first (a rejected run before the re-run of its month)."""
     after = decode_keyset(cursor, dt.date.fromisoformat, UUID)
-    query = sql.SQL(
-        "SELECT * FROM {} WHERE (%(month)s::date IS NULL OR month = %(month)s)"
-        " AND (%(status)s::text IS NULL OR status = %(status)s)"
-        " AND (%(after_month)s::date IS NULL OR (month, id) < (%(after_month)s, %(after_id)s))"
-        " ORDER BY month DESC, id DESC LIMIT %(limit)s"
-    )
-    params = {
-        "month": parse_month(month) if month else None,
-        "status": status,
-        "after_month": after[0] if after else None,
-        "after_id": after[1] if after else None,
-        "limit": limit + 1,
-    }
+    the_month = parse_month(month) if month else None
     with tenant_tx(tenant, actor) as tx:
-        rows = tx.execute(query.format(tx.t("payroll_runs")), params).fetchall()
-    return page_of(rows, limit, lambda last: [last["month"].isoformat(), str(last["id"])], _run)
+        rows = repo.runs_page(tx, the_month, status, (after[0], after[1]) if after else None, limit + 1)
+    return page_of(rows, limit, lambda last: [last.month.isoformat(), str(last.id)], _run)
 
 
 def get_run(tenant: Tenant, actor: Actor, run_id: UUID) -> PayrollRun:
@@ -104,19 +94,10 @@ def list_records(
 ) -> Page[PayrollRecord]:
     """The run's per-employee lines by employee code, optionally of one department."""
     after = decode_keyset(cursor, str)
-    query = sql.SQL(
-        "SELECT p.*, e.employee_code, e.first_name || ' ' || e.last_name AS employee_name"
-        " FROM {payroll} p JOIN {employees} e ON e.id = p.employee_id"
-        " WHERE p.payroll_run_id = %(run)s"
-        " AND (%(department)s::uuid IS NULL OR p.department_id = %(department)s)"
-        " AND (%(after)s::text IS NULL OR e.employee_code > %(after)s)"
-        " ORDER BY e.employee_code LIMIT %(limit)s"
-    )
-    params = {"run": run_id, "department": department_id, "after": after[0] if after else None, "limit": limit + 1}
     with tenant_tx(tenant, actor) as tx:
         _run_or_404(tx, run_id)
-        rows = tx.execute(query.format(payroll=tx.t("payroll"), employees=tx.t("employees")), params).fetchall()
-    return page_of(rows, limit, lambda last: [last["employee_code"]], _record)
+        rows = repo.records_page(tx, run_id, department_id, after[0] if after else None, limit + 1)
+    return page_of(rows, limit, lambda last: [last.employee_code], _record)
 
 
 def approve(tenant: Tenant, actor: Actor, run_id: UUID, comment: str | None) -> PayrollRun:
@@ -125,7 +106,7 @@ def approve(tenant: Tenant, actor: Actor, run_id: UUID, comment: str | None) -> 
         run = _run_or_404(tx, run_id)
         task = engine.open_task(tx, ENTITY, run_id)
         if task is None:
-            raise Conflict(f"This payroll run is {run['status']}, not awaiting approval.", runStatus=run["status"])
+            raise Conflict(f"This payroll run is {run.status}, not awaiting approval.", runStatus=run.status)
         engine.decide(tx, task["id"], DecisionIn(decision="approve", comment=comment))
         run = _run_or_404(tx, run_id)
     return _run(run)
@@ -135,28 +116,28 @@ def mark_processed(tenant: Tenant, actor: Actor, run_id: UUID) -> PayrollRun:
     """approved -> processed (paid out): final, nothing about the run changes afterwards."""
     with tenant_tx(tenant, actor) as tx:
         run = _run_or_404(tx, run_id, for_update=True)
-        if run["status"] != "approved":
+        if run.status != "approved":
             raise Conflict(
-                f"Only an approved payroll run can be processed; this one is {run['status']}.", runStatus=run["status"]
+                f"Only an approved payroll run can be processed; this one is {run.status}.", runStatus=run.status
             )
-        run = crud.update(tx, "payroll_runs", RUN, run_id, {"status": "processed", "processed_at": _now()})
-        _invalidate_stats(tx, run["month"])
+        run = repo.update_run(tx, run_id, {"status": "processed", "processed_at": _now()})
+        _invalidate_stats(tx, run.month)
         declare(tx, Change("payroll_run"))  # the payroll trend and payslips show the status
-    stats.warm(tenant, actor, run["month"])
+    stats.warm(tenant, actor, run.month)
     return _run(run)
 
 
 # ---------------------------------------------------------------- the approval engine's side
 
 
-def check_approver(tx: TenantTx, run_id: UUID, task: Row) -> None:
-    """The payroll duties of whoever decides the run's task (see the module docstring)."""
+def check_approver(tx: TenantTx, run_id: UUID, approver_role: str | None) -> None:
+    """The payroll duties of whoever decides the run's task (its step's `approver_role`; see the module docstring)."""
     actor = tx.actor
     if actor is None:
         return
     run = _run_or_404(tx, run_id)
-    if run["created_by"] is not None and run["created_by"] == actor.user_uuid:
-        if not _another_approver_exists(tx, run["created_by"], task["approver_role"]):
+    if run.created_by is not None and run.created_by == actor.user_uuid:
+        if not repo.another_approver_exists(tx, run.created_by, approver_role):
             raise duties.waits_for_another(
                 "Nobody but the creator of this payroll run could approve it: it waits until another"
                 " user with the approving role and payroll:approve (or an admin) exists."
@@ -167,56 +148,46 @@ def check_approver(tx: TenantTx, run_id: UUID, task: Row) -> None:
         raise duties.refuse("own-pay-changed", "Your own pay changed in this run: another approver must decide.")
 
 
-def _another_approver_exists(tx: TenantTx, creator: UUID, role: str | None) -> bool:
-    row = tx.execute(
-        sql.SQL(
-            "SELECT EXISTS (SELECT 1 FROM {users} u"
-            " LEFT JOIN {roles} r ON r.role = u.role LEFT JOIN {employees} e ON e.id = u.employee_id"
-            " WHERE u.id <> %(creator)s AND u.status = 'active'"
-            " AND (e.date_of_leaving IS NULL OR e.date_of_leaving > current_date)"
-            " AND (u.role = 'admin' OR u.role = %(role)s AND r.permissions && ARRAY['*', 'payroll:approve'])) AS found"
-        ).format(users=tx.t("users"), roles=tx.t("role_permissions"), employees=tx.t("employees")),
-        {"creator": creator, "role": role},
-    ).fetchone()
-    return bool(row and row["found"])
-
-
-def _own_pay_changed(tx: TenantTx, run: Row, employee_id: UUID) -> bool:
+def _own_pay_changed(tx: TenantTx, run: RunRow, employee_id: UUID) -> bool:
     """The caller's line in `run` is new or differs from their line of the last processed run before it."""
-    row = tx.execute(
-        sql.SQL(
-            "SELECT mine.gross, mine.deductions, mine.net, before.gross AS b_gross, before.deductions AS b_deductions,"
-            " before.net AS b_net, last.id IS NOT NULL AS comparable"
-            " FROM {payroll} mine"
-            " LEFT JOIN LATERAL (SELECT id FROM {runs} WHERE status = 'processed' AND month < %(month)s"
-            "  ORDER BY month DESC LIMIT 1) last ON true"
-            " LEFT JOIN {payroll} before ON before.payroll_run_id = last.id AND before.employee_id = mine.employee_id"
-            " WHERE mine.payroll_run_id = %(run)s AND mine.employee_id = %(me)s"
-        ).format(payroll=tx.t("payroll"), runs=tx.t("payroll_runs")),
-        {"run": run["id"], "month": run["month"], "me": employee_id},
-    ).fetchone()
-    if row is None or not row["comparable"]:
+    pay = repo.pay_comparison(tx, run, employee_id)
+    if pay is None or not pay.comparable:
         return False
-    return (row["gross"], row["deductions"], row["net"]) != (row["b_gross"], row["b_deductions"], row["b_net"])
+    return (pay.gross, pay.deductions, pay.net) != (pay.b_gross, pay.b_deductions, pay.b_net)
 
 
 def finalise(tx: TenantTx, run_id: UUID, outcome: str) -> str:
     """The workflow's final decision: draft -> approved or rejected."""
     run = _run_or_404(tx, run_id, for_update=True)
-    if run["status"] != "draft":
-        raise Conflict(f"This payroll run is already {run['status']}.", runStatus=run["status"])
-    if outcome == "approved" and not calculation.is_current(tx, run_id, run["month"], calendar(tx).weekend):
+    if run.status != "draft":
+        raise Conflict(f"This payroll run is already {run.status}.", runStatus=run.status)
+    if outcome == "approved" and not _is_current(tx, run, calendar(tx).weekend):
         raise Conflict(
             "Salaries, employment or leave of this month changed after the draft was computed:"
             " reject it and run the month again.",
             runStatus="stale",
         )
-    changes: Row = {"status": outcome}
+    changes: dict[str, object] = {"status": outcome}
     if outcome == "approved":
         changes["approved_at"] = _now()
-    crud.update(tx, "payroll_runs", RUN, run_id, changes)
-    _invalidate_stats(tx, run["month"])  # the dashboards: engine.decide drops them after this
+    repo.update_run(tx, run_id, changes)
+    _invalidate_stats(tx, run.month)  # the dashboards: engine.decide drops them after this
     return outcome
+
+
+def _is_current(tx: TenantTx, run: RunRow, weekend: Collection[int]) -> bool:
+    """Whether computing the month now gives exactly the run's records (same people, days and amounts).
+
+    The month is computed again under a savepoint that is rolled back, so nothing of it remains.
+    """
+    stored = repo.fingerprint(tx, run.id)
+    fresh = None
+    with tx.conn.transaction():  # a savepoint: psycopg.Rollback below undoes it and is swallowed
+        scratch = repo.insert_scratch_run(tx, run.month)
+        repo.compute_and_write(tx, scratch, run.month, weekend, None)
+        fresh = repo.fingerprint(tx, scratch)
+        raise psycopg.Rollback
+    return stored == fresh
 
 
 # ---------------------------------------------------------------- helpers
@@ -224,31 +195,22 @@ def finalise(tx: TenantTx, run_id: UUID, outcome: str) -> str:
 
 def _claim_month(tx: TenantTx, actor: Actor, month: dt.date) -> UUID:
     """Insert the month's run row, or 409 with the run that holds the month (waits for a concurrent one)."""
-    claimed = tx.execute(
-        sql.SQL(
-            "INSERT INTO {} (id, month, created_by) VALUES (%s, %s, %s)"
-            " ON CONFLICT (month) WHERE status <> 'rejected' DO NOTHING RETURNING id"
-        ).format(tx.t("payroll_runs")),
-        (uuid4(), month, actor.user_uuid),
-    ).fetchone()
-    if claimed is not None:
-        return UUID(str(claimed["id"]))
-    existing = tx.execute(
-        sql.SQL("SELECT id, status FROM {} WHERE month = %s AND status <> 'rejected'").format(tx.t("payroll_runs")),
-        (month,),
-    ).fetchone()
+    run_id = uuid4()
+    if repo.claim_month(tx, run_id, month, actor.user_uuid):
+        return run_id
+    existing = repo.live_run(tx, month)
     raise Conflict(
         f"Payroll for {month:%Y-%m} has already been run.",
-        payrollRunId=str(existing["id"]) if existing else None,
-        runStatus=existing["status"] if existing else None,
+        payrollRunId=str(existing.id) if existing else None,
+        runStatus=existing.status if existing else None,
     )
 
 
 def _refuse_negative_net(tx: TenantTx, run_id: UUID, month: dt.date) -> None:
-    short = calculation.negative_lines(tx, run_id, NAMED_AT_MOST)
+    short = repo.negative_lines(tx, run_id, NAMED_AT_MOST)
     if not short:
         return
-    count = short[0]["total"]
+    count = short[0].total
     raise Invalid(
         f"Net pay for {month:%Y-%m} would be negative for {count} employee(s): their deductions exceed"
         " their earnings. Correct their salary or salary structure, then run the month again.",
@@ -256,14 +218,14 @@ def _refuse_negative_net(tx: TenantTx, run_id: UUID, month: dt.date) -> None:
             {
                 "field": "employeeId",
                 "type": "negative_net_pay",
-                "message": f"{line['employee_code']} {line['employee_name']}: net pay would be {line['net']}"
-                f" (earnings {line['gross']}, deductions {line['deductions']})",
-                "employeeId": str(line["employee_id"]),
-                "employeeCode": line["employee_code"],
+                "message": f"{line.employee_code} {line.employee_name}: net pay would be {line.net}"
+                f" (earnings {line.gross}, deductions {line.deductions})",
+                "employeeId": str(line.employee_id),
+                "employeeCode": line.employee_code,
             }
             for line in short
         ],
-        employeeIds=[str(line["employee_id"]) for line in short],
+        employeeIds=[str(line.employee_id) for line in short],
         employeeCount=count,
     )
 
@@ -272,40 +234,43 @@ def _invalidate_stats(tx: TenantTx, month: dt.date) -> None:
     views.invalidate(tx, stats.NAMESPACE, [stats.cache_key(tx.tenant.tenant_id, month)])
 
 
-def _run_or_404(tx: TenantTx, run_id: UUID, *, for_update: bool = False) -> Row:
-    return crud.get_or_404(tx, "payroll_runs", run_id, "payroll run", for_update=for_update)
+def _run_or_404(tx: TenantTx, run_id: UUID, *, for_update: bool = False) -> RunRow:
+    run = repo.run(tx, run_id, for_update=for_update)
+    if run is None:
+        raise NotFound("No such payroll run.")
+    return run
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _run(row: Row) -> PayrollRun:
+def _run(row: RunRow) -> PayrollRun:
     return PayrollRun(
-        payroll_run_id=row["id"],
-        month=f"{row['month']:%Y-%m}",
-        status=row["status"],
-        employee_count=row["employee_count"],
-        totals=Totals(gross=row["total_gross"], deductions=row["total_deductions"], net=row["total_net"]),
-        approval_id=row["approval_id"],
-        created_at=row["created_at"],
-        approved_at=row["approved_at"],
-        processed_at=row["processed_at"],
+        payroll_run_id=row.id,
+        month=f"{row.month:%Y-%m}",
+        status=row.status,
+        employee_count=row.employee_count,
+        totals=Totals(gross=row.total_gross, deductions=row.total_deductions, net=row.total_net),
+        approval_id=row.approval_id,
+        created_at=row.created_at,
+        approved_at=row.approved_at,
+        processed_at=row.processed_at,
     )
 
 
-def _record(row: Row) -> PayrollRecord:
+def _record(row: RecordRow) -> PayrollRecord:
     return PayrollRecord(
-        payroll_record_id=row["id"],
-        payroll_run_id=row["payroll_run_id"],
-        employee_id=row["employee_id"],
-        employee_code=row["employee_code"],
-        employee_name=row["employee_name"],
-        department_id=row["department_id"],
-        month=f"{row['month']:%Y-%m}",
-        paid_days=row["paid_days"],
-        gross=row["gross"],
-        deductions=row["deductions"],
-        net=row["net"],
-        components=[LineComponent.model_validate(c) for c in row["components"]],
+        payroll_record_id=row.id,
+        payroll_run_id=row.payroll_run_id,
+        employee_id=row.employee_id,
+        employee_code=row.employee_code,
+        employee_name=row.employee_name,
+        department_id=row.department_id,
+        month=f"{row.month:%Y-%m}",
+        paid_days=row.paid_days,
+        gross=row.gross,
+        deductions=row.deductions,
+        net=row.net,
+        components=[LineComponent.model_validate(c) for c in row.components],
     )

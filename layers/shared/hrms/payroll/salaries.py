@@ -9,18 +9,15 @@ that pay is settled (arrears are out of scope), so the revision would silently n
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 from uuid import UUID
-
-from psycopg import sql
 
 from hrms.auth import duties
 from hrms.auth.scope import visible
-from hrms.db import crud
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import repo as employees
 from hrms.errors import Conflict, Invalid, NotFound
 from hrms.pagination import Page, decode_keyset, page_of
+from hrms.payroll import repo
 from hrms.payroll.models import (
     ComponentOut,
     EmployeeSalary,
@@ -29,42 +26,35 @@ from hrms.payroll.models import (
     SalaryStructure,
     SalaryStructurePatch,
 )
+from hrms.payroll.repo import SalaryRow, StructureRow
 from hrms.tenancy import Actor, Tenant
-
-Row = dict[str, Any]
-STRUCTURE = "salary_structure"
-SALARY = "employee_salary"
 
 
 def list_structures(tenant: Tenant, actor: Actor, limit: int, cursor: str | None) -> Page[SalaryStructure]:
     """Keyset pages by name (case-insensitive)."""
     after = decode_keyset(cursor, str)
     with tenant_tx(tenant, actor) as tx:
-        rows = tx.execute(
-            sql.SQL(
-                "SELECT * FROM {} WHERE %(after)s::text IS NULL OR lower(name) > %(after)s"
-                " ORDER BY lower(name) LIMIT %(limit)s"
-            ).format(tx.t("salary_structures")),
-            {"after": after[0] if after else None, "limit": limit + 1},
-        ).fetchall()
-    return page_of(rows, limit, lambda last: [last["name"].lower()], _structure)
+        rows = repo.structures_page(tx, after[0] if after else None, limit + 1)
+    return page_of(rows, limit, lambda last: [last.name.lower()], _structure)
 
 
 def get_structure(tenant: Tenant, actor: Actor, structure_id: UUID) -> SalaryStructure:
     with tenant_tx(tenant, actor) as tx:
-        return _structure(crud.get_or_404(tx, "salary_structures", structure_id, "salary structure"))
+        found = repo.structure(tx, structure_id)
+    if found is None:
+        raise NotFound("No such salary structure.")
+    return _structure(found)
 
 
 def create_structure(tenant: Tenant, actor: Actor, new: NewSalaryStructure) -> SalaryStructure:
     with tenant_tx(tenant, actor) as tx:
-        row = crud.insert(tx, "salary_structures", STRUCTURE, new.model_dump(mode="json"))
+        row = repo.insert_structure(tx, new.model_dump(mode="json"))
     return _structure(row)
 
 
 def update_structure(tenant: Tenant, actor: Actor, structure_id: UUID, patch: SalaryStructurePatch) -> SalaryStructure:
     with tenant_tx(tenant, actor) as tx:
-        changes = patch.model_dump(mode="json", exclude_unset=True)
-        row = crud.update(tx, "salary_structures", STRUCTURE, structure_id, changes)
+        row = repo.update_structure(tx, structure_id, patch.model_dump(mode="json", exclude_unset=True))
     return _structure(row)
 
 
@@ -73,20 +63,18 @@ def assign_salary(tenant: Tenant, actor: Actor, employee_id: UUID, new: NewEmplo
     with tenant_tx(tenant, actor) as tx:
         _employee_or_404(tx, employee_id)
         duties.not_own_salary(tx, employee_id)
-        structure = crud.get(tx, "salary_structures", new.salary_structure_id)
-        if structure is None or not structure["is_active"]:
+        structure = repo.structure(tx, new.salary_structure_id)
+        if structure is None or not structure.is_active:
             problem = {"field": "body.salaryStructureId", "type": "not_found", "message": "no such active structure"}
             raise Invalid("The salary structure does not exist or is inactive.", errors=[problem])
         _refuse_settled_month(tx, new.effective_from)
-        row = crud.insert(
+        row = repo.insert_salary(
             tx,
-            "employee_salaries",
-            SALARY,
             {
                 "employee_id": employee_id,
-                "salary_structure_id": structure["id"],
+                "salary_structure_id": structure.id,
                 "annual_ctc": new.annual_ctc,
-                "components": structure["components"],
+                "components": structure.components,
                 "effective_from": new.effective_from,
             },
         )
@@ -101,15 +89,8 @@ def salary_history(
     with tenant_tx(tenant, actor) as tx:
         if employees.find(tx, employee_id, visible(tx, scope, actor)) is None:
             raise NotFound("No such employee.")
-        rows = tx.execute(
-            sql.SQL(
-                "SELECT * FROM {} WHERE employee_id = %(employee)s"
-                " AND (%(after)s::date IS NULL OR effective_from < %(after)s)"
-                " ORDER BY effective_from DESC LIMIT %(limit)s"
-            ).format(tx.t("employee_salaries")),
-            {"employee": employee_id, "after": after[0] if after else None, "limit": limit + 1},
-        ).fetchall()
-    return page_of(rows, limit, lambda last: [last["effective_from"].isoformat()], _salary)
+        rows = repo.salaries_page(tx, employee_id, after[0] if after else None, limit + 1)
+    return page_of(rows, limit, lambda last: [last.effective_from.isoformat()], _salary)
 
 
 def _employee_or_404(tx: TenantTx, employee_id: UUID) -> None:
@@ -118,38 +99,32 @@ def _employee_or_404(tx: TenantTx, employee_id: UUID) -> None:
 
 
 def _refuse_settled_month(tx: TenantTx, effective_from: dt.date) -> None:
-    settled = tx.execute(
-        sql.SQL(
-            "SELECT to_char(max(month), 'YYYY-MM') AS month FROM {}"
-            " WHERE status IN ('approved', 'processed') AND month >= date_trunc('month', %s::date)"
-        ).format(tx.t("payroll_runs")),
-        (effective_from,),
-    ).fetchone()
-    if settled and settled["month"]:
+    settled = repo.last_settled_month(tx, effective_from)
+    if settled:
         raise Conflict(
             "Payroll is already approved or processed for a month this revision would change.",
-            settledMonth=settled["month"],
+            settledMonth=settled,
         )
 
 
-def _structure(row: Row) -> SalaryStructure:
+def _structure(row: StructureRow) -> SalaryStructure:
     return SalaryStructure(
-        salary_structure_id=row["id"],
-        name=row["name"],
-        components=[ComponentOut.model_validate(c) for c in row["components"]],
-        is_active=row["is_active"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        salary_structure_id=row.id,
+        name=row.name,
+        components=[ComponentOut.model_validate(c) for c in row.components],
+        is_active=row.is_active,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
-def _salary(row: Row) -> EmployeeSalary:
+def _salary(row: SalaryRow) -> EmployeeSalary:
     return EmployeeSalary(
-        employee_salary_id=row["id"],
-        employee_id=row["employee_id"],
-        salary_structure_id=row["salary_structure_id"],
-        annual_ctc=row["annual_ctc"],
-        components=[ComponentOut.model_validate(c) for c in row["components"]],
-        effective_from=row["effective_from"],
-        created_at=row["created_at"],
+        employee_salary_id=row.id,
+        employee_id=row.employee_id,
+        salary_structure_id=row.salary_structure_id,
+        annual_ctc=row.annual_ctc,
+        components=[ComponentOut.model_validate(c) for c in row.components],
+        effective_from=row.effective_from,
+        created_at=row.created_at,
     )

@@ -5,24 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from psycopg import sql
-
 from hrms.cache import views
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.errors import NotFound
 from hrms.observability import logger
+from hrms.payroll import repo
 from hrms.payroll.models import DepartmentStats, PayrollStats, parse_month
 from hrms.tenancy import Actor, Tenant
 
 NAMESPACE = "payroll"
-
-_BY_DEPARTMENT = """
-SELECT p.department_id, d.name AS department_name, count(*) AS headcount, sum(p.gross) AS gross, sum(p.net) AS net
-FROM {payroll} p LEFT JOIN {departments} d ON d.id = p.department_id
-WHERE p.payroll_run_id = %s
-GROUP BY p.department_id, d.name
-ORDER BY d.name NULLS LAST, p.department_id
-"""
 
 
 def cache_key(tenant_id: object, month: dt.date) -> str:
@@ -58,21 +49,27 @@ def _cached(tx: TenantTx, month: dt.date) -> dict[str, Any] | None:
 
 
 def _compute(tx: TenantTx, month: dt.date) -> dict[str, Any] | None:
-    run = tx.execute(
-        sql.SQL("SELECT * FROM {} WHERE month = %s AND status <> 'rejected'").format(tx.t("payroll_runs")), (month,)
-    ).fetchone()
+    """The figures as the cache stores them (JSON), or None if the month has no run that is not rejected."""
+    run = repo.live_run(tx, month)
     if run is None:
         return None
-    query = sql.SQL(_BY_DEPARTMENT).format(payroll=tx.t("payroll"), departments=tx.t("departments"))
-    departments = tx.execute(query, (run["id"],)).fetchall()
     stats = PayrollStats(
         month=f"{month:%Y-%m}",
-        payroll_run_id=run["id"],
-        status=run["status"],
-        headcount=run["employee_count"],
-        gross=run["total_gross"],
-        deductions=run["total_deductions"],
-        net=run["total_net"],
-        by_department=[DepartmentStats.model_validate(row) for row in departments],
+        payroll_run_id=run.id,
+        status=run.status,
+        headcount=run.employee_count,
+        gross=run.total_gross,
+        deductions=run.total_deductions,
+        net=run.total_net,
+        by_department=[
+            DepartmentStats(
+                department_id=row.department_id,
+                department_name=row.department_name,
+                headcount=row.headcount,
+                gross=row.gross,
+                net=row.net,
+            )
+            for row in repo.by_department(tx, run.id)
+        ],
     )
     return stats.model_dump(mode="json")

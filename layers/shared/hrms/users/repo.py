@@ -1,0 +1,88 @@
+"""SQL of the users domain; every table through `tx.t(...)`, every value bound.
+
+Rows come out typed: reads use a `kwargs_row` factory into the pydantic model; the audited generic
+writes of `hrms.db.crud` return whole table rows (secrets included), turned into a `User` by `_user`
+only, which keeps the model's columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from psycopg import sql
+from psycopg.rows import kwargs_row
+
+from hrms.db import crud
+from hrms.db.postgres import TenantTx
+from hrms.users.models import RolePermissions, User
+
+ENTITY = "user"
+TABLE = "users"
+ROLES = "role_permissions"
+_COLUMNS = sql.SQL("id AS user_id, email, role, employee_id, status, must_change_password, last_login_at, created_at")
+
+
+def _user(row: Mapping[str, Any]) -> User:
+    """A row of `hrms.db.crud` (every column of `users`) as a `User`: the one place such rows are typed."""
+    return User(user_id=row["id"], **{k: row[k] for k in User.model_fields if k != "user_id"})
+
+
+def find(tx: TenantTx, user_id: UUID, *, for_update: bool = False) -> User | None:
+    """The user, locked for the rest of the transaction with `for_update`."""
+    query = sql.SQL("SELECT {} FROM {} WHERE id = %s").format(_COLUMNS, tx.t(TABLE))
+    if for_update:
+        query += sql.SQL(" FOR UPDATE")
+    with tx.conn.cursor(row_factory=kwargs_row(User)) as cur:
+        return cur.execute(query, (user_id,)).fetchone()
+
+
+def list_page(tx: TenantTx, role: str | None, status: str | None, after: str | None, limit: int) -> list[User]:
+    """Up to `limit` users with the given role and status, ordered by lower(email), strictly after `after`."""
+    query = sql.SQL(
+        "SELECT {} FROM {} WHERE (%(role)s::text IS NULL OR role = %(role)s)"
+        " AND (%(status)s::text IS NULL OR status = %(status)s)"
+        " AND (%(after)s::text IS NULL OR lower(email) > %(after)s) ORDER BY lower(email) LIMIT %(limit)s"
+    ).format(_COLUMNS, tx.t(TABLE))
+    with tx.conn.cursor(row_factory=kwargs_row(User)) as cur:
+        return cur.execute(query, {"role": role, "status": status, "after": after, "limit": limit}).fetchall()
+
+
+def insert(tx: TenantTx, values: Mapping[str, Any]) -> User:
+    """Audited (`user.created`)."""
+    return _user(crud.insert(tx, TABLE, ENTITY, values))
+
+
+def update(tx: TenantTx, user_id: UUID, changes: Mapping[str, Any]) -> User:
+    """Audited (`user.updated`, only the columns that changed)."""
+    return _user(crud.update(tx, TABLE, ENTITY, user_id, changes))
+
+
+def set_temporary_password(tx: TenantTx, user_id: UUID, password_hash: str) -> None:
+    """A password to change at the next sign-in; failed sign-ins and any lockout forgotten. Not audited here."""
+    tx.execute(
+        sql.SQL(
+            "UPDATE {} SET password_hash = %s, must_change_password = true, failed_logins = 0,"
+            " locked_until = NULL, updated_at = now() WHERE id = %s"
+        ).format(tx.t(TABLE)),
+        (password_hash, user_id),
+    )
+
+
+def lock_role_permissions(tx: TenantTx, role: str) -> RolePermissions | None:
+    """The role's stored permission set, locked for the rest of the transaction; None if never stored."""
+    query = sql.SQL("SELECT role, permissions FROM {} WHERE role = %s FOR UPDATE").format(tx.t(ROLES))
+    with tx.conn.cursor(row_factory=kwargs_row(RolePermissions)) as cur:
+        return cur.execute(query, (role,)).fetchone()
+
+
+def store_role_permissions(tx: TenantTx, role: str, permissions: list[str]) -> None:
+    """Not audited here."""
+    tx.execute(
+        sql.SQL(
+            "INSERT INTO {} (role, permissions) VALUES (%s, %s)"
+            " ON CONFLICT (role) DO UPDATE SET permissions = EXCLUDED.permissions, updated_at = now()"
+        ).format(tx.t(ROLES)),
+        (role, permissions),
+    )
