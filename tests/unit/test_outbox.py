@@ -15,6 +15,7 @@ from cfnlint.decode import cfn_yaml
 from hrms.outbox import APPROVAL_DECIDED, APPROVAL_REQUESTED
 from hrms.outbox.envelope import Envelope
 from hrms.outbox.events import REGISTRY, EventType, payload_of
+from hrms.outbox.store import OutboxRow
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 TENANT = UUID("6f1c2b9e-0a4d-4c1b-9e77-3f2a5d8c1b00")
@@ -113,14 +114,16 @@ def test_a_field_declared_twice_fails_where_it_is_declared():
 def _envelope() -> Envelope:
     return Envelope.from_row(
         TENANT,
-        {
-            "event_id": UUID("11111111-2222-4333-8444-555555555555"),
-            "event_type": APPROVAL_REQUESTED,
-            "payload": {"approvalId": str(APPROVAL), "step": 1},
-            "created_at": dt.datetime(
+        OutboxRow(
+            id=1,
+            event_id=UUID("11111111-2222-4333-8444-555555555555"),
+            event_type=APPROVAL_REQUESTED,
+            payload={"approvalId": str(APPROVAL), "step": 1},
+            created_at=dt.datetime(
                 2025, 1, 15, 15, 30, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))
             ),
-        },
+            attempts=0,
+        ),
     )
 
 

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from hrms.outbox.events import Scalar, event_type
+from hrms.outbox.store import OutboxRow
 
 ATTRIBUTE_TYPE = "eventType"
 ATTRIBUTE_TENANT = "tenantId"
@@ -38,9 +37,9 @@ class Envelope:
     payload: dict[str, Scalar]
 
     @classmethod
-    def from_row(cls, tenant_id: UUID, row: Mapping[str, Any]) -> Envelope:
-        """The envelope of an outbox row (`event_id`, `event_type`, `payload`, `created_at`)."""
-        return cls(row["event_id"], row["event_type"], tenant_id, row["created_at"], dict(row["payload"]))
+    def from_row(cls, tenant_id: UUID, row: OutboxRow) -> Envelope:
+        """The envelope of an outbox row."""
+        return cls(row.event_id, row.event_type, tenant_id, row.created_at, dict(row.payload))
 
     def body(self) -> str:
         occurred = self.occurred_at.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -38,7 +38,9 @@ class Delivery:
     interrupted: bool = False  # a call failed outright, no queue is configured or time ran out: the rest waits
 
 
-def deliver(tx: TenantTx, rows: list[store.Row], *, quick: bool = False, budget_s: float | None = None) -> Delivery:
+def deliver(
+    tx: TenantTx, rows: list[store.OutboxRow], *, quick: bool = False, budget_s: float | None = None
+) -> Delivery:
     """Send `rows` (locked in `tx`) and record the outcome in `tx`; no call starts after `budget_s`."""
     delivery = Delivery()
     queue_url = settings().outbox_queue_url
@@ -58,13 +60,13 @@ def deliver(tx: TenantTx, rows: list[store.Row], *, quick: bool = False, budget_
         try:
             response = sqs.send_message_batch(QueueUrl=queue_url, Entries=[_entry(tx.tenant, row) for row in chunk])
         except (BotoCoreError, ClientError) as exc:
-            delivery.failed += [row["id"] for row in chunk]
+            delivery.failed += [row.id for row in chunk]
             delivery.interrupted = True
             _log_failure(tx.tenant, len(chunk), type(exc).__name__, str(exc))
             break
         sent = {int(entry["Id"]) for entry in response.get("Successful", [])}
-        delivery.published += [row["id"] for row in chunk if row["id"] in sent]
-        refused = [row["id"] for row in chunk if row["id"] not in sent]
+        delivery.published += [row.id for row in chunk if row.id in sent]
+        refused = [row.id for row in chunk if row.id not in sent]
         if refused:
             delivery.failed += refused
             codes = sorted({str(entry.get("Code")) for entry in response.get("Failed", [])})
@@ -89,12 +91,12 @@ class AfterCommitPublish:
             deliver(tx, rows, quick=True, budget_s=AFTER_COMMIT_BUDGET_S)
 
 
-def _entry(tenant: Tenant, row: store.Row) -> dict[str, Any]:
+def _entry(tenant: Tenant, row: store.OutboxRow) -> dict[str, Any]:
     envelope = Envelope.from_row(tenant.tenant_id, row)
-    return {"Id": str(row["id"]), "MessageBody": envelope.body(), "MessageAttributes": envelope.attributes()}
+    return {"Id": str(row.id), "MessageBody": envelope.body(), "MessageAttributes": envelope.attributes()}
 
 
-def _chunks(rows: list[store.Row]) -> Iterator[list[store.Row]]:
+def _chunks(rows: list[store.OutboxRow]) -> Iterator[list[store.OutboxRow]]:
     for start in range(0, len(rows), BATCH):
         yield rows[start : start + BATCH]
 

@@ -75,7 +75,7 @@ def sweep(
         if summary.interrupted or (deadline is not None and time.monotonic() >= deadline):
             summary.interrupted = True
             break
-        tenant = Tenant(row["tenant_id"], row["schema_name"])
+        tenant = Tenant(row.tenant_id, row.schema_name)
         try:
             _visit(tenant, summary, min_age_s, (max_rows_per_tenant, rows_per_tx), deadline)
         except (psycopg.Error, DomainError, ValueError) as exc:
@@ -101,7 +101,7 @@ def _visit(
             delivery = publisher.deliver(tx, rows)
         if not rows:
             break
-        tried, after_id = tried + len(rows), rows[-1]["id"]
+        tried, after_id = tried + len(rows), rows[-1].id
         summary.published += len(delivery.published)
         summary.failed += len(delivery.failed)
         if delivery.interrupted:  # SQS unreachable or refusing: stop the run, the next one retries

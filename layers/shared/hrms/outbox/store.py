@@ -16,19 +16,39 @@ two publishers never send the same row at the same time.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from psycopg import sql
+from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from hrms.db.postgres import Conn, TenantTx
 from hrms.errors import Conflict
 
-Row = dict[str, Any]
 TABLE = "outbox"
 PENDING = sql.Identifier("public", "outbox_pending")
 _COLUMNS = sql.SQL("id, event_id, event_type, payload, created_at, attempts")
 _MARKER_TRIES = 5
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    event_id: UUID
+    event_type: str
+    payload: dict[str, Any]
+    created_at: dt.datetime
+    attempts: int
+
+
+@dataclass(frozen=True)
+class PendingTenant:
+    tenant_id: UUID
+    schema_name: str
+    since: dt.datetime
 
 
 def insert(tx: TenantTx, event_type: str, payload: dict[str, Any]) -> int:
@@ -60,27 +80,35 @@ def hold_marker(tx: TenantTx) -> None:
     raise Conflict("A concurrent change got in the way; retry the request.")
 
 
-def lock_by_ids(tx: TenantTx, ids: list[int]) -> list[Row]:
+def lock_by_ids(tx: TenantTx, ids: list[int]) -> list[OutboxRow]:
     """The unpublished rows among `ids` that no other publisher holds, locked."""
-    return tx.execute(
-        sql.SQL(
-            "SELECT {columns} FROM {outbox} WHERE id = ANY(%s) AND published_at IS NULL"
-            " ORDER BY id FOR UPDATE SKIP LOCKED"
-        ).format(columns=_COLUMNS, outbox=tx.t(TABLE)),
-        (ids,),
-    ).fetchall()
+    return (
+        tx.conn.cursor(row_factory=class_row(OutboxRow))
+        .execute(
+            sql.SQL(
+                "SELECT {columns} FROM {outbox} WHERE id = ANY(%s) AND published_at IS NULL"
+                " ORDER BY id FOR UPDATE SKIP LOCKED"
+            ).format(columns=_COLUMNS, outbox=tx.t(TABLE)),
+            (ids,),
+        )
+        .fetchall()
+    )
 
 
-def lock_left_behind(tx: TenantTx, after_id: int, min_age_s: float, limit: int) -> list[Row]:
+def lock_left_behind(tx: TenantTx, after_id: int, min_age_s: float, limit: int) -> list[OutboxRow]:
     """Up to `limit` unpublished rows after `after_id`, older than `min_age_s`, that no other publisher holds."""
-    return tx.execute(
-        sql.SQL(
-            "SELECT {columns} FROM {outbox} WHERE published_at IS NULL AND id > %(after)s"
-            " AND created_at < now() - make_interval(secs => %(age)s)"
-            " ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
-        ).format(columns=_COLUMNS, outbox=tx.t(TABLE)),
-        {"after": after_id, "age": min_age_s, "limit": limit},
-    ).fetchall()
+    return (
+        tx.conn.cursor(row_factory=class_row(OutboxRow))
+        .execute(
+            sql.SQL(
+                "SELECT {columns} FROM {outbox} WHERE published_at IS NULL AND id > %(after)s"
+                " AND created_at < now() - make_interval(secs => %(age)s)"
+                " ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
+            ).format(columns=_COLUMNS, outbox=tx.t(TABLE)),
+            {"after": after_id, "age": min_age_s, "limit": limit},
+        )
+        .fetchall()
+    )
 
 
 def mark_published(tx: TenantTx, ids: list[int]) -> None:
@@ -109,16 +137,20 @@ def purge(tx: TenantTx, retention_days: int, window: int) -> int:
 # ------------------------------------------------------------------ the pending tenants
 
 
-def pending_tenants(conn: Conn, limit: int) -> list[Row]:
+def pending_tenants(conn: Conn, limit: int) -> list[PendingTenant]:
     """Tenants listed as pending, longest pending first (deleted tenants' markers are dropped)."""
     conn.execute(
         "DELETE FROM public.outbox_pending p USING public.tenants t WHERE t.id = p.tenant_id AND t.status = 'deleted'"
     )
-    return conn.execute(
-        "SELECT p.tenant_id, t.schema_name, p.since FROM public.outbox_pending p"
-        " JOIN public.tenants t ON t.id = p.tenant_id ORDER BY p.since, p.tenant_id LIMIT %s",
-        (limit,),
-    ).fetchall()
+    return (
+        conn.cursor(row_factory=class_row(PendingTenant))
+        .execute(
+            "SELECT p.tenant_id, t.schema_name, p.since FROM public.outbox_pending p"
+            " JOIN public.tenants t ON t.id = p.tenant_id ORDER BY p.since, p.tenant_id LIMIT %s",
+            (limit,),
+        )
+        .fetchall()
+    )
 
 
 def release_marker(tx: TenantTx) -> tuple[bool, float | None]:
