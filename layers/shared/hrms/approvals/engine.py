@@ -30,6 +30,7 @@ from uuid import UUID
 
 from hrms.approvals import registry, repo
 from hrms.approvals.models import Decision, DecisionIn, Outcome
+from hrms.approvals.repo import Steps, TaskRow
 from hrms.auth import duties
 from hrms.auth.permissions import held
 from hrms.auth.policy import scope_of
@@ -41,17 +42,16 @@ from hrms.outbox import APPROVAL_DECIDED, APPROVAL_REQUESTED
 from hrms.tenancy import Actor
 from hrms.tenants import defaults
 
-Row = dict[str, Any]
 FALLBACK_ROLE = "hr_manager"  # decides reporting-manager steps of requesters without a manager
 
 
-def steps_of(tx: TenantTx, entity_type: str) -> list[dict[str, Any]]:
+def steps_of(tx: TenantTx, entity_type: str) -> Steps:
     """The entity type's steps; the tenant default if the tenant has none stored."""
     row = repo.workflow(tx, entity_type)
-    return list(row["steps"]) if row else list(defaults.WORKFLOWS.get(entity_type, []))
+    return list(row.steps) if row else list(defaults.WORKFLOWS.get(entity_type, []))
 
 
-def start(tx: TenantTx, entity_type: str, entity_id: UUID, subject_employee_id: UUID | None) -> Row:
+def start(tx: TenantTx, entity_type: str, entity_id: UUID, subject_employee_id: UUID | None) -> TaskRow:
     """Open the first step's task for a new entity awaiting approval."""
     registry.known(entity_type)
     steps = steps_of(tx, entity_type) or [{"approverType": "role", "role": FALLBACK_ROLE}]
@@ -66,15 +66,15 @@ def decide(tx: TenantTx, approval_id: UUID, decision: DecisionIn) -> Decision:
     if task is None:
         raise NotFound("No such approval.")
     check_may_decide(tx, task)
-    if task["status"] != "pending":
-        raise Conflict(f"This approval has already been {task['status']}.", approvalId=str(approval_id))
+    if task.status != "pending":
+        raise Conflict(f"This approval has already been {task.status}.", approvalId=str(approval_id))
     outcome: Outcome = "approved" if decision.decision == "approve" else "rejected"
     decided = repo.update_task(tx, approval_id, {**_decided_by(tx.actor, outcome), "comment": decision.comment})
-    entity_type, entity_id, subject = task["entity_type"], task["entity_id"], task["subject_employee_id"]
+    entity_type, entity_id, subject = task.entity_type, task.entity_id, task.subject_employee_id
     handler = registry.handler_for(entity_type)
     next_task = None
     if outcome == "approved":
-        next_task = _open_step(tx, entity_type, entity_id, subject, task["step"] + 1, steps_of(tx, entity_type))
+        next_task = _open_step(tx, entity_type, entity_id, subject, task.step + 1, steps_of(tx, entity_type))
     if next_task is not None:
         handler.on_step(tx, entity_id, next_task)
         entity_status = "pending"
@@ -84,59 +84,59 @@ def decide(tx: TenantTx, approval_id: UUID, decision: DecisionIn) -> Decision:
         "approvalId": approval_id,
         "entityType": entity_type,
         "entityId": entity_id,
-        "step": task["step"],
+        "step": task.step,
         "outcome": outcome,
         "entityStatus": entity_status,
-        "decidedBy": decided["decided_by"],
+        "decidedBy": decided.decided_by,
         "subjectEmployeeId": subject,
     }
     declare(
         tx,
-        Change("approval", (subject, task["assignee_employee_id"]), event=APPROVAL_DECIDED, payload=decision_payload),
+        Change("approval", (subject, task.assignee_employee_id), event=APPROVAL_DECIDED, payload=decision_payload),
     )
     return Decision(
         approval_id=approval_id,
-        status=decided["status"],
+        status=decided.status,
         entity_type=entity_type,
         entity_id=entity_id,
         entity_status=entity_status,
-        next_approval_id=next_task["id"] if next_task else None,
+        next_approval_id=next_task.id if next_task else None,
     )
 
 
-def cancel_open(tx: TenantTx, entity_type: str, entity_id: UUID) -> list[Row]:
+def cancel_open(tx: TenantTx, entity_type: str, entity_id: UUID) -> list[TaskRow]:
     """Cancel the entity's pending task(s): its requester withdrew it. Locks them first."""
     cancelled = [
-        repo.update_task(tx, task["id"], _decided_by(tx.actor, "cancelled"))
+        repo.update_task(tx, task.id, _decided_by(tx.actor, "cancelled"))
         for task in repo.lock_open_tasks(tx, entity_type, entity_id)
     ]
     if cancelled:
-        people = (cancelled[0]["subject_employee_id"], *(t["assignee_employee_id"] for t in cancelled))
+        people = (cancelled[0].subject_employee_id, *(t.assignee_employee_id for t in cancelled))
         declare(tx, Change("approval", people))
     return cancelled
 
 
-def open_task(tx: TenantTx, entity_type: str, entity_id: UUID) -> Row | None:
+def open_task(tx: TenantTx, entity_type: str, entity_id: UUID) -> TaskRow | None:
     """The entity's pending task, if any (unlocked)."""
     return repo.open_task(tx, entity_type, entity_id)
 
 
-def check_may_decide(tx: TenantTx, task: Row) -> None:
+def check_may_decide(tx: TenantTx, task: TaskRow) -> None:
     """403 unless the caller is the task's assignee (or an admin) with the approve permission, is not
     its subject, and the entity type's own duties allow it."""
     actor = _actor(tx)
-    duties.not_about_self(tx, task["subject_employee_id"], "decide")
-    entity = registry.known(task["entity_type"])
+    duties.not_about_self(tx, task.subject_employee_id, "decide")
+    entity = registry.known(task.entity_type)
     scope = scope_of(held(tx, actor), entity.approve_permission)
     if actor.role != "admin":
         me = caller_employee_id(tx, actor)
-        if task["approver_type"] == "reporting_manager":
-            allowed = scope in ("all", "team") and me is not None and me == task["assignee_employee_id"]
+        if task.approver_type == "reporting_manager":
+            allowed = scope in ("all", "team") and me is not None and me == task.assignee_employee_id
         else:
-            allowed = scope == "all" and actor.role == task["approver_role"]
+            allowed = scope == "all" and actor.role == task.approver_role
         if not allowed:
             raise Forbidden("This approval is assigned to someone else.")
-    registry.handler_for(task["entity_type"]).check_duties(tx, task["entity_id"], task)
+    registry.handler_for(task.entity_type).check_duties(tx, task.entity_id, task)
 
 
 def _open_step(
@@ -145,8 +145,8 @@ def _open_step(
     entity_id: UUID,
     subject: UUID | None,
     number: int,
-    steps: list[dict[str, Any]],
-) -> Row | None:
+    steps: Steps,
+) -> TaskRow | None:
     if number > len(steps):
         return None
     step = steps[number - 1]
@@ -166,16 +166,16 @@ def _open_step(
         values.update(approver_type="role", approver_role=role or FALLBACK_ROLE)
     task = repo.insert_task(tx, values)
     request = {
-        "approvalId": task["id"],
+        "approvalId": task.id,
         "entityType": entity_type,
         "entityId": entity_id,
         "step": number,
-        "approverType": task["approver_type"],
-        "approverRole": task["approver_role"],
-        "assigneeEmployeeId": task["assignee_employee_id"],
+        "approverType": task.approver_type,
+        "approverRole": task.approver_role,
+        "assigneeEmployeeId": task.assignee_employee_id,
         "subjectEmployeeId": subject,
     }
-    declare(tx, Change("approval", (subject, task["assignee_employee_id"]), event=APPROVAL_REQUESTED, payload=request))
+    declare(tx, Change("approval", (subject, task.assignee_employee_id), event=APPROVAL_REQUESTED, payload=request))
     return task
 
 

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
 from hrms.approvals.models import Outcome
+from hrms.approvals.repo import TaskRow
 from hrms.db.postgres import TenantTx
 from hrms.errors import NotFound
 
 
 class EntityHandler(Protocol):
-    def check_duties(self, tx: TenantTx, entity_id: UUID, task: dict[str, Any]) -> None:
+    """What an entity type (leave, payroll, ...) adds to the engine; `task` is the approval task row."""
+
+    def check_duties(self, tx: TenantTx, entity_id: UUID, task: TaskRow) -> None:
         """Raise when the caller may not decide `task` for a reason of this entity type (beyond the
         engine's own rules: assignee, approve permission, never one's own subject)."""
 
-    def on_step(self, tx: TenantTx, entity_id: UUID, task: dict[str, Any]) -> None:
+    def on_step(self, tx: TenantTx, entity_id: UUID, task: TaskRow) -> None:
         """The entity now waits on `task` (a later step than before)."""
 
     def finalise(self, tx: TenantTx, entity_id: UUID, outcome: Outcome) -> str:

@@ -1,120 +1,194 @@
-"""SQL of the approval engine; every table through `tx.t(...)`, every value bound."""
+"""SQL of the approval engine; every table through `tx.t(...)`, every value bound.
+
+Rows come out typed: each row shape is a frozen dataclass below, filled by psycopg's `class_row`
+(reads select exactly the dataclass's fields) or, for the audited writes of `hrms.db.crud` (which
+return dict rows), by `_typed`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from psycopg import sql
+from psycopg.rows import class_row, scalar_row
 from psycopg.types.json import Jsonb
 
+from hrms.approvals.models import ApproverType, TaskStatus
 from hrms.db import crud
 from hrms.db.postgres import TenantTx
 
-Row = dict[str, Any]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
+Params = Sequence[object] | Mapping[str, object]
+Steps = list[dict[str, Any]]  # a workflow's jsonb steps as stored (`approverType`, `role`), validated on write
+
 TABLE = "approvals"
+WORKFLOWS = "approval_workflows"
 ENTITY = "approval"
 
 
-def workflow(tx: TenantTx, entity_type: str) -> Row | None:
-    return tx.execute(
-        sql.SQL("SELECT entity_type, steps, updated_at FROM {} WHERE entity_type = %s").format(
-            tx.t("approval_workflows")
-        ),
-        (entity_type,),
-    ).fetchone()
+# ---------------------------------------------------------------- row shapes
 
 
-def lock_workflow(tx: TenantTx, entity_type: str) -> Row | None:
-    return tx.execute(
-        sql.SQL("SELECT entity_type, steps, updated_at FROM {} WHERE entity_type = %s FOR UPDATE").format(
-            tx.t("approval_workflows")
-        ),
-        (entity_type,),
-    ).fetchone()
+@dataclass(frozen=True)
+class WorkflowRow:
+    """An `approval_workflows` row."""
+
+    entity_type: str
+    steps: Steps
+    updated_at: dt.datetime
 
 
-def upsert_workflow(tx: TenantTx, entity_type: str, steps: list[dict[str, Any]]) -> Row:
-    row = tx.execute(
-        sql.SQL(
-            "INSERT INTO {} AS w (entity_type, steps) VALUES (%s, %s)"
-            " ON CONFLICT (entity_type) DO UPDATE SET steps = excluded.steps, updated_at = now()"
-            " RETURNING entity_type, steps, updated_at"
-        ).format(tx.t("approval_workflows")),
-        (entity_type, Jsonb(steps)),
-    ).fetchone()
+@dataclass(frozen=True)
+class TaskRow:
+    """An `approvals` row: one step's task of an entity awaiting approval."""
+
+    id: UUID
+    entity_type: str
+    entity_id: UUID
+    step: int
+    approver_type: ApproverType
+    approver_role: str | None
+    assignee_employee_id: UUID | None
+    subject_employee_id: UUID | None
+    status: TaskStatus
+    decided_by: UUID | None
+    decided_at: dt.datetime | None
+    comment: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+# ---------------------------------------------------------------- workflows
+
+
+def workflow(tx: TenantTx, entity_type: str, *, for_update: bool = False) -> WorkflowRow | None:
+    """The entity type's stored workflow (locked for the rest of the transaction with `for_update`)."""
+    query = sql.SQL("SELECT {} FROM {} WHERE entity_type = %s").format(_columns(WorkflowRow), tx.t(WORKFLOWS))
+    if for_update:
+        query += sql.SQL(" FOR UPDATE")
+    return _one(tx, WorkflowRow, query, (entity_type,))
+
+
+def lock_workflow(tx: TenantTx, entity_type: str) -> WorkflowRow | None:
+    return workflow(tx, entity_type, for_update=True)
+
+
+def upsert_workflow(tx: TenantTx, entity_type: str, steps: Steps) -> WorkflowRow:
+    """Not audited here."""
+    query = sql.SQL(
+        "INSERT INTO {} AS w (entity_type, steps) VALUES (%s, %s)"
+        " ON CONFLICT (entity_type) DO UPDATE SET steps = excluded.steps, updated_at = now()"
+        " RETURNING {}"
+    ).format(tx.t(WORKFLOWS), _columns(WorkflowRow))
+    row = _one(tx, WorkflowRow, query, (entity_type, Jsonb(steps)))
     assert row is not None
     return row
 
 
+# ---------------------------------------------------------------- tasks
+
+
 def active_manager(tx: TenantTx, employee_id: UUID) -> UUID | None:
     """The employee's manager, unless that manager has left."""
-    row = tx.execute(
-        sql.SQL(
-            "SELECT m.id FROM {employees} e JOIN {employees} m ON m.id = e.manager_id"
-            " WHERE e.id = %s AND m.status <> 'terminated'"
-        ).format(employees=tx.t("employees")),
-        (employee_id,),
-    ).fetchone()
-    return row["id"] if row else None
+    query = sql.SQL(
+        "SELECT m.id FROM {employees} e JOIN {employees} m ON m.id = e.manager_id"
+        " WHERE e.id = %s AND m.status <> 'terminated'"
+    ).format(employees=tx.t("employees"))
+    with tx.conn.cursor(row_factory=scalar_row) as cursor:
+        manager = cursor.execute(query, (employee_id,)).fetchone()
+    return manager if isinstance(manager, UUID) else None
 
 
-def insert_task(tx: TenantTx, values: dict[str, Any]) -> Row:
-    return crud.insert(tx, TABLE, ENTITY, values)
+def insert_task(tx: TenantTx, values: Mapping[str, object]) -> TaskRow:
+    """Audited (`approval.created`)."""
+    return _typed(TaskRow, crud.insert(tx, TABLE, ENTITY, values))
 
 
-def update_task(tx: TenantTx, approval_id: UUID, changes: dict[str, Any]) -> Row:
-    return crud.update(tx, TABLE, ENTITY, approval_id, changes)
+def update_task(tx: TenantTx, approval_id: UUID, changes: Mapping[str, object]) -> TaskRow:
+    """Audited (`approval.updated`)."""
+    return _typed(TaskRow, crud.update(tx, TABLE, ENTITY, approval_id, changes))
 
 
-def lock_task(tx: TenantTx, approval_id: UUID) -> Row | None:
+def lock_task(tx: TenantTx, approval_id: UUID) -> TaskRow | None:
     """The task, row-locked: concurrent deciders queue here and see each other's outcome."""
-    return crud.get(tx, TABLE, approval_id, for_update=True)
+    query = sql.SQL("SELECT {} FROM {} WHERE id = %s FOR UPDATE").format(_columns(TaskRow), tx.t(TABLE))
+    return _one(tx, TaskRow, query, (approval_id,))
 
 
-def lock_open_tasks(tx: TenantTx, entity_type: str, entity_id: UUID) -> list[Row]:
-    return tx.execute(
-        sql.SQL(
-            "SELECT * FROM {} WHERE entity_type = %s AND entity_id = %s AND status = 'pending' ORDER BY step FOR UPDATE"
-        ).format(tx.t(TABLE)),
-        (entity_type, entity_id),
-    ).fetchall()
+def lock_open_tasks(tx: TenantTx, entity_type: str, entity_id: UUID) -> list[TaskRow]:
+    query = sql.SQL(
+        "SELECT {} FROM {} WHERE entity_type = %s AND entity_id = %s AND status = 'pending' ORDER BY step FOR UPDATE"
+    ).format(_columns(TaskRow), tx.t(TABLE))
+    return _all(tx, TaskRow, query, (entity_type, entity_id))
 
 
-def open_task(tx: TenantTx, entity_type: str, entity_id: UUID) -> Row | None:
-    return tx.execute(
-        sql.SQL(
-            "SELECT * FROM {} WHERE entity_type = %s AND entity_id = %s AND status = 'pending' ORDER BY step LIMIT 1"
-        ).format(tx.t(TABLE)),
-        (entity_type, entity_id),
-    ).fetchone()
+def open_task(tx: TenantTx, entity_type: str, entity_id: UUID) -> TaskRow | None:
+    query = sql.SQL(
+        "SELECT {} FROM {} WHERE entity_type = %s AND entity_id = %s AND status = 'pending' ORDER BY step LIMIT 1"
+    ).format(_columns(TaskRow), tx.t(TABLE))
+    return _one(tx, TaskRow, query, (entity_type, entity_id))
 
 
 def list_page(
     tx: TenantTx,
     visible: sql.Composable,
-    params: dict[str, Any],
+    params: Mapping[str, object],
     *,
     status: str | None,
     entity_type: str | None,
     after: tuple[dt.datetime, UUID] | None,
     limit: int,
-) -> list[Row]:
+) -> list[TaskRow]:
     """Tasks matching `visible` (on `a` = approvals, `e` = the subject employee), oldest first."""
     conditions: list[sql.Composable] = [visible]
-    params = {**params, "limit": limit}
+    bound: dict[str, object] = {**params, "limit": limit}
     if status is not None:
         conditions.append(sql.SQL("a.status = %(status)s"))
-        params["status"] = status
+        bound["status"] = status
     if entity_type is not None:
         conditions.append(sql.SQL("a.entity_type = %(entity_type)s"))
-        params["entity_type"] = entity_type
+        bound["entity_type"] = entity_type
     if after is not None:
         conditions.append(sql.SQL("(a.created_at, a.id) > (%(a_created)s, %(a_id)s)"))
-        params.update(a_created=after[0], a_id=after[1])
+        bound.update(a_created=after[0], a_id=after[1])
     query = sql.SQL(
-        "SELECT a.* FROM {approvals} a LEFT JOIN {employees} e ON e.id = a.subject_employee_id"
+        "SELECT {columns} FROM {approvals} a LEFT JOIN {employees} e ON e.id = a.subject_employee_id"
         " WHERE {conditions} ORDER BY a.created_at, a.id LIMIT %(limit)s"
-    ).format(approvals=tx.t(TABLE), employees=tx.t("employees"), conditions=sql.SQL(" AND ").join(conditions))
-    return tx.execute(query, params).fetchall()
+    ).format(
+        columns=_columns(TaskRow, "a"),
+        approvals=tx.t(TABLE),
+        employees=tx.t("employees"),
+        conditions=sql.SQL(" AND ").join(conditions),
+    )
+    return _all(tx, TaskRow, query, bound)
+
+
+# ---------------------------------------------------------------- typed rows
+
+
+def _columns(shape: type[DataclassInstance], alias: str | None = None) -> sql.Composed:
+    """The columns a row shape holds, as a select list (qualified by `alias` if given)."""
+    names = (f.name for f in fields(shape))
+    return sql.SQL(", ").join(sql.Identifier(alias, n) if alias else sql.Identifier(n) for n in names)
+
+
+def _typed(shape: type[R], row: Mapping[str, Any]) -> R:
+    """A dict row (from `hrms.db.crud`) as its row shape: the one place dict rows become typed."""
+    return shape(**{f.name: row[f.name] for f in fields(shape)})
+
+
+def _one(tx: TenantTx, shape: type[R], query: sql.SQL | sql.Composed, params: Params) -> R | None:
+    with tx.conn.cursor(row_factory=class_row(shape)) as cursor:
+        return cursor.execute(query, params).fetchone()
+
+
+def _all(tx: TenantTx, shape: type[R], query: sql.SQL | sql.Composed, params: Params) -> list[R]:
+    with tx.conn.cursor(row_factory=class_row(shape)) as cursor:
+        return cursor.execute(query, params).fetchall()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
@@ -10,6 +11,7 @@ from psycopg import sql
 
 from hrms.approvals import engine, registry, repo
 from hrms.approvals.models import Approval, Decision, DecisionIn, TaskStatus, Workflow, WorkflowIn
+from hrms.approvals.repo import TaskRow
 from hrms.auth.permissions import held
 from hrms.auth.policy import scope_of
 from hrms.auth.scope import caller_employee_id, visible
@@ -41,7 +43,7 @@ def list_approvals(
         rows = repo.list_page(
             tx, condition, params, status=status, entity_type=entity_type, after=after, limit=limit + 1
         )
-    return page_of(rows, limit, lambda last: [last["created_at"].isoformat(), str(last["id"])], approval)
+    return page_of(rows, limit, lambda last: [last.created_at.isoformat(), str(last.id)], approval)
 
 
 def decide_approval(tenant: Tenant, actor: Actor, approval_id: UUID, decision: DecisionIn) -> Decision:
@@ -54,7 +56,7 @@ def get_workflow(tenant: Tenant, actor: Actor, entity_type: str) -> Workflow:
         row = repo.workflow(tx, entity_type)
     if row is None:
         raise NotFound("No approval workflow for this entity type.")
-    return Workflow.model_validate(row)
+    return Workflow.model_validate(asdict(row))
 
 
 def set_workflow(tenant: Tenant, actor: Actor, entity_type: str, new: WorkflowIn) -> Workflow:
@@ -69,14 +71,28 @@ def set_workflow(tenant: Tenant, actor: Actor, entity_type: str, new: WorkflowIn
             "approval_workflow.updated",
             "approval_workflow",
             entity_type,
-            {"steps": before["steps"]} if before else None,
-            {"steps": row["steps"]},
+            {"steps": before.steps} if before else None,
+            {"steps": row.steps},
         )
-    return Workflow.model_validate(row)
+    return Workflow.model_validate(asdict(row))
 
 
-def approval(row: dict[str, Any]) -> Approval:
-    return Approval(approval_id=row["id"], **{k: row[k] for k in Approval.model_fields if k != "approval_id"})
+def approval(row: TaskRow) -> Approval:
+    return Approval(
+        approval_id=row.id,
+        entity_type=row.entity_type,
+        entity_id=row.entity_id,
+        step=row.step,
+        approver_type=row.approver_type,
+        approver_role=row.approver_role,
+        assignee_employee_id=row.assignee_employee_id,
+        subject_employee_id=row.subject_employee_id,
+        status=row.status,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        comment=row.comment,
+        created_at=row.created_at,
+    )
 
 
 def _visibility(tx: TenantTx, actor: Actor, mine: bool) -> tuple[sql.Composable, dict[str, Any]]:

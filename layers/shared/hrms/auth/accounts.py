@@ -14,9 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from psycopg import sql
-
-from hrms.auth import duties, policy
+from hrms.auth import duties, policy, repo
 from hrms.auth.permissions import held, role_permissions
 from hrms.db.postgres import TenantTx
 from hrms.errors import Conflict
@@ -49,13 +47,7 @@ def check_may_manage(actor: Actor, target: dict[str, Any]) -> None:
 def keep_an_admin(tx: TenantTx) -> None:
     """409 when the tenant (as the caller's transaction now sees it) has no admin left who can sign in
     today and will still be able to tomorrow and after: run after the change, before commit."""
-    row = tx.execute(
-        sql.SQL(
-            "SELECT count(*) AS n FROM {users} u LEFT JOIN {employees} e ON e.id = u.employee_id"
-            " WHERE u.role = 'admin' AND u.status = 'active' AND e.date_of_leaving IS NULL"
-        ).format(users=tx.t("users"), employees=tx.t("employees"))
-    ).fetchone()
-    if not row or int(row["n"]) == 0:
+    if repo.active_admins(tx) == 0:
         raise Conflict("A tenant keeps at least one active admin.", rule="last-admin")
 
 
@@ -64,11 +56,7 @@ def check_employee_leaving(tx: TenantTx, actor: Actor, employee_id: UUID, leavin
     admin may set it, and never for the last admin."""
     if leaving is None:
         return
-    linked = tx.execute(
-        sql.SQL("SELECT role FROM {} WHERE employee_id = %s AND status = 'active'").format(tx.t("users")),
-        (employee_id,),
-    ).fetchall()
-    if any(u["role"] == ADMIN for u in linked):
+    if ADMIN in repo.active_roles_of_employee(tx, employee_id):
         if actor.role != ADMIN:
             raise duties.refuse("admins-only", "Only an admin may end an admin's employment.")
         keep_an_admin(tx)

@@ -11,16 +11,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from hrms.auth import credentials
+from hrms.auth import credentials, repo
 from hrms.auth.tokens import Claims, verify
 from hrms.db.postgres import transaction
 from hrms.errors import Unauthorized
 from hrms.tenancy import PLATFORM_ADMIN, checked_schema_name
-
-_TOUCH_ACTIVITY = """
-UPDATE public.tenants SET last_activity_at = now()
- WHERE id = %s AND (last_activity_at IS NULL OR last_activity_at < now() - interval '1 minute')
-"""
 
 
 class Denied(Exception):
@@ -51,19 +46,17 @@ def _context(claims: Claims) -> dict[str, Any]:
             raise Unauthorized(credentials.REVOKED)
         return {"userId": claims.sub, "role": claims.role, "credentialsEpoch": claims.ep}
     with transaction() as conn:
-        tenant = conn.execute(
-            "SELECT schema_name, status FROM public.tenants WHERE id = %s", (UUID(claims.tid),)
-        ).fetchone()
+        tenant = repo.tenant_by_id(conn, UUID(claims.tid))
         if tenant is None:
             raise Unauthorized("Unknown tenant.")
-        if tenant["status"] != "active":
+        if tenant.status != "active":
             raise Denied
-        schema = checked_schema_name(tenant["schema_name"])
+        schema = checked_schema_name(tenant.schema_name)
         found = credentials.load(conn, schema, UUID(claims.sub))
         user = found[0] if found else None
         if user is None or not user.active or user.role != claims.role or user.epoch != claims.ep:
             raise Unauthorized("Unknown or disabled user.")
-        conn.execute(_TOUCH_ACTIVITY, (claims.tid,))
+        repo.touch_activity(conn, tenant.id)
     return {
         "userId": claims.sub,
         "role": claims.role,

@@ -19,8 +19,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from psycopg import sql
-
+from hrms.auth import repo
 from hrms.db.postgres import Conn, TenantTx, transaction
 from hrms.errors import Forbidden, Unauthorized
 from hrms.tenancy import PLATFORM_ADMIN, Actor, Tenant, checked_schema_name
@@ -59,47 +58,23 @@ def today_in(timezone: str) -> dt.date:
     return dt.datetime.now(zone).date()
 
 
-def user_state_query(schema: str, where: sql.Composable) -> sql.Composed:
-    """Users (aliased `u`) with their leaving date, the tenant's status and timezone, the role's permissions.
-    Parameters: `schema` and those of `where`."""
-    return sql.SQL(
-        "SELECT u.id, u.role, u.status, u.credentials_epoch, u.must_change_password, u.employee_id,"
-        " e.date_of_leaving, coalesce(tz.value #>> '{{}}', 'UTC') AS timezone,"
-        " coalesce(rp.permissions, '{{}}') AS permissions,"
-        " (SELECT t.status FROM public.tenants t WHERE t.schema_name = %(schema)s) AS tenant_status"
-        " FROM {users} u"
-        " LEFT JOIN {employees} e ON e.id = u.employee_id"
-        " LEFT JOIN {settings} tz ON tz.key = 'timezone'"
-        " LEFT JOIN {roles} rp ON rp.role = u.role"
-        " WHERE {where}"
-    ).format(
-        users=sql.Identifier(schema, "users"),
-        employees=sql.Identifier(schema, "employees"),
-        settings=sql.Identifier(schema, "organization_settings"),
-        roles=sql.Identifier(schema, "role_permissions"),
-        where=where,
-    )
-
-
-def state_of(row: dict[str, Any]) -> UserState:
-    return UserState(
-        user_id=row["id"],
-        role=row["role"],
-        status=row["status"],
-        epoch=int(row["credentials_epoch"]),
-        must_change_password=bool(row["must_change_password"]),
-        employee_id=row["employee_id"],
-        date_of_leaving=row["date_of_leaving"],
-        timezone=row["timezone"],
-        permissions=tuple(sorted(row["permissions"])),
-    )
-
-
 def load(conn: Conn, schema: str, user_id: UUID) -> tuple[UserState, str] | None:
     """The user's state and their tenant's status (one statement), or None for an unknown user."""
-    row = conn.execute(user_state_query(schema, sql.SQL("u.id = %(user)s")), {"schema": schema, "user": user_id})
-    found = row.fetchone()
-    return (state_of(found), str(found["tenant_status"])) if found else None
+    row = repo.user_state(conn, schema, user_id)
+    if row is None:
+        return None
+    state = UserState(
+        user_id=row.user_id,
+        role=row.role,
+        status=row.status,
+        epoch=int(row.epoch),
+        must_change_password=bool(row.must_change_password),
+        employee_id=row.employee_id,
+        date_of_leaving=row.date_of_leaving,
+        timezone=row.timezone,
+        permissions=tuple(sorted(row.permissions)),
+    )
+    return state, str(row.tenant_status)
 
 
 def admit(context: dict[str, Any] | None) -> Actor:
@@ -138,32 +113,20 @@ def admit(context: dict[str, Any] | None) -> Actor:
 
 def platform_epoch() -> int:
     with transaction() as conn:
-        row = conn.execute("SELECT epoch FROM public.platform_credentials WHERE id").fetchone()
-    return int(row["epoch"]) if row else 0
+        epoch = repo.platform_epoch(conn)
+    return int(epoch) if epoch is not None else 0
 
 
 def rotate_platform_epoch() -> int:
     """Revoke every platform-admin token issued so far; returns the new epoch."""
     with transaction() as conn:
-        row = conn.execute(
-            "INSERT INTO public.platform_credentials (id, epoch) VALUES (true, 1)"
-            " ON CONFLICT (id) DO UPDATE SET epoch = platform_credentials.epoch + 1, updated_at = now()"
-            " RETURNING epoch"
-        ).fetchone()
-    assert row is not None
-    return int(row["epoch"])
+        return repo.rotate_platform_epoch(conn)
 
 
 def revoke(tx: TenantTx, user_id: UUID) -> int:
     """Increment the user's credentials epoch in the caller's transaction; returns the new epoch."""
-    row = tx.execute(
-        sql.SQL(
-            "UPDATE {} SET credentials_epoch = credentials_epoch + 1, updated_at = now() WHERE id = %s"
-            " RETURNING credentials_epoch"
-        ).format(tx.t("users")),
-        (user_id,),
-    ).fetchone()
-    return int(row["credentials_epoch"]) if row else 0
+    epoch = repo.revoke(tx, user_id)
+    return int(epoch) if epoch is not None else 0
 
 
 def _int(value: Any) -> int:

@@ -7,17 +7,14 @@ a role change takes effect on the next request.
 
 from __future__ import annotations
 
-from psycopg import sql
-
+from hrms.auth import repo
 from hrms.db.postgres import TenantTx
 from hrms.tenancy import Actor
 
 
 def role_permissions(tx: TenantTx, role: str) -> list[str]:
-    row = tx.execute(
-        sql.SQL("SELECT permissions FROM {} WHERE role = %s").format(tx.t("role_permissions")), (role,)
-    ).fetchone()
-    return sorted(row["permissions"]) if row else []
+    stored = repo.role_permissions(tx, role)
+    return sorted(stored) if stored is not None else []
 
 
 def held(tx: TenantTx, actor: Actor) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from psycopg import sql
 
+from hrms.auth import repo
 from hrms.db.postgres import TenantTx
 from hrms.tenancy import Actor
 
@@ -26,10 +27,7 @@ def caller_employee_id(tx: TenantTx, actor: Actor) -> UUID | None:
     """The employee record linked to the caller's user account, if any."""
     if actor.user_uuid is None:
         return None
-    row = tx.execute(
-        sql.SQL("SELECT employee_id FROM {} WHERE id = %s").format(tx.t("users")), (actor.user_uuid,)
-    ).fetchone()
-    return row["employee_id"] if row else None
+    return repo.employee_of_user(tx, actor.user_uuid)
 
 
 def visible(tx: TenantTx, scope: str, actor: Actor) -> Visibility:
@@ -57,7 +55,4 @@ def visible(tx: TenantTx, scope: str, actor: Actor) -> Visibility:
 def visible_ids(tx: TenantTx, scope: str, actor: Actor) -> set[str]:
     """The ids (as text) of the employees `scope` lets `actor` see: for filtering MongoDB documents."""
     seen = visible(tx, scope, actor)
-    rows = tx.execute(
-        sql.SQL("SELECT e.id FROM {} e WHERE {}").format(tx.t("employees"), seen.condition), seen.params
-    ).fetchall()
-    return {str(r["id"]) for r in rows}
+    return {str(employee_id) for employee_id in repo.employee_ids(tx, seen.condition, seen.params)}

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from psycopg import sql
-
+from hrms.auth import repo
 from hrms.db.postgres import transaction
 from hrms.errors import NotFound
 from hrms.tenancy import checked_schema_name
@@ -22,15 +21,10 @@ class TenantUser:
 
 def find_user_by_email(tenant_slug: str, email: str) -> TenantUser:
     with transaction() as conn:
-        tenant = conn.execute(
-            "SELECT id, schema_name FROM public.tenants WHERE slug = %s AND status <> 'deleted'", (tenant_slug,)
-        ).fetchone()
+        tenant = repo.tenant_by_slug(conn, tenant_slug, active_only=False)
         if tenant is None:
             raise NotFound(f"No tenant '{tenant_slug}'.")
-        users = sql.Identifier(checked_schema_name(tenant["schema_name"]), "users")
-        user = conn.execute(
-            sql.SQL("SELECT id, role, credentials_epoch FROM {} WHERE lower(email) = lower(%s)").format(users), (email,)
-        ).fetchone()
+        user = repo.user_by_email(conn, checked_schema_name(tenant.schema_name), email)
     if user is None:
         raise NotFound(f"No user '{email}' in tenant '{tenant_slug}'.")
-    return TenantUser(user_id=user["id"], role=user["role"], tenant_id=tenant["id"], epoch=user["credentials_epoch"])
+    return TenantUser(user_id=user.id, role=user.role, tenant_id=tenant.id, epoch=user.credentials_epoch)

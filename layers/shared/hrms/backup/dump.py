@@ -13,7 +13,7 @@ from datetime import datetime
 
 import psycopg
 
-from hrms.backup import keys, pgtools, storage
+from hrms.backup import keys, pgtools, repo, storage
 from hrms.backup.common import BackupFailed, Clock, Progress, no_progress, utc_now
 from hrms.backup.models import BackupInfo
 from hrms.config import settings
@@ -37,7 +37,7 @@ def backup_full(
     db = pgtools.live()
     with db.connect() as conn:
         srv = pgtools.server(conn)
-        public_version = _public_version(conn)
+        public_version = repo.public_version(conn)
     created = keys.at_millis(clock())
     extra = {"public-version": str(public_version)}
     return _dump(db, srv, keys.full_key(created), created, "full", None, extra, [], reason, progress, deadline)
@@ -75,22 +75,10 @@ def backup_schema(
 
 def tenant_schema_version(conn: psycopg.Connection[psycopg.rows.DictRow], schema: str) -> int:
     """The registry's schema_version of the tenant owning `schema`; 404 if no tenant has it or it is gone."""
-    row = conn.execute(
-        "SELECT t.schema_version, n.oid IS NOT NULL AS present FROM public.tenants t"
-        " LEFT JOIN pg_namespace n ON n.nspname = t.schema_name WHERE t.schema_name = %s AND t.status <> 'deleted'",
-        (schema,),
-    ).fetchone()
-    if row is None or not row["present"]:
+    state = repo.schema_state(conn, schema, deleted_too=False)
+    if state is None or not state.present:
         raise NotFound(f"No tenant schema '{schema}' to back up.")
-    return int(row["schema_version"])
-
-
-def _public_version(conn: psycopg.Connection[psycopg.rows.DictRow]) -> int:
-    row = conn.execute(
-        "SELECT CASE WHEN to_regclass('public.schema_migrations') IS NULL THEN 0 ELSE"
-        " (SELECT coalesce(max(version), 0) FROM public.schema_migrations WHERE scope = 'public') END AS v"
-    ).fetchone()
-    return int(row["v"]) if row else 0
+    return int(state.schema_version)
 
 
 def _dump(

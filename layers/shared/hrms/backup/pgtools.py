@@ -23,6 +23,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 
+from hrms.backup import repo
 from hrms.backup.common import BackupFailed
 from hrms.config import settings
 from hrms.errors import DependencyDown, Invalid
@@ -174,11 +175,8 @@ class Server:
 
 
 def server(conn: psycopg.Connection[Any]) -> Server:
-    row = conn.execute(
-        "SELECT current_setting('server_version_num')::int AS num, current_setting('server_version') AS version"
-    ).fetchone()
-    assert row is not None
-    return Server(int(row["num"]) // 10_000, str(row["version"]).split(" ")[0])
+    found = repo.server_version(conn)
+    return Server(int(found.num) // 10_000, str(found.version).split(" ")[0])
 
 
 def require_at_least(path: str, srv: Server) -> str:

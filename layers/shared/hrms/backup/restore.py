@@ -25,7 +25,7 @@ from typing import Any
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from hrms.backup import dump, keys, load, pgtools, validate
+from hrms.backup import dump, keys, load, pgtools, repo, validate
 from hrms.backup.common import Progress, no_progress
 from hrms.backup.models import RestoreResult
 from hrms.errors import Invalid
@@ -33,40 +33,6 @@ from hrms.migrations.files import migrations
 from hrms.observability import logger
 
 LOCK_TIMEOUT = "60s"  # the drop waits this long for running requests, then the restore fails unchanged
-
-_DROP_ALL_SCHEMAS = """
-CREATE TEMP TABLE hrms_restore_epochs (schema_name text, name text, epoch bigint) ON COMMIT DROP;
-DO $$
-DECLARE s text;
-BEGIN
-  FOR s IN SELECT nspname FROM pg_namespace
-           WHERE nspname NOT IN ('public', 'information_schema') AND nspname NOT LIKE 'pg\\_%'
-  LOOP
-    IF to_regclass(format('%I.cache_epochs', s)) IS NOT NULL THEN
-      EXECUTE format('LOCK TABLE %I.cache_epochs IN SHARE MODE', s);
-      EXECUTE format('INSERT INTO pg_temp.hrms_restore_epochs SELECT %L, name, epoch FROM %I.cache_epochs', s, s);
-    END IF;
-    EXECUTE format('DROP SCHEMA %I CASCADE', s);
-  END LOOP;
-END $$;
-DROP SCHEMA public CASCADE;
-CREATE SCHEMA public;
-GRANT USAGE ON SCHEMA public TO PUBLIC;
-"""
-
-_BUMP_ALL_EPOCHS = """
-DO $$
-DECLARE s text;
-BEGIN
-  FOR s IN SELECT DISTINCT schema_name FROM pg_temp.hrms_restore_epochs LOOP
-    IF to_regclass(format('%I.cache_epochs', s)) IS NOT NULL THEN
-      EXECUTE format('INSERT INTO %I.cache_epochs AS e (name, epoch)'
-                     ' SELECT name, epoch + 1 FROM pg_temp.hrms_restore_epochs WHERE schema_name = %L'
-                     ' ON CONFLICT (name) DO UPDATE SET epoch = GREATEST(e.epoch, EXCLUDED.epoch)', s, s);
-    END IF;
-  END LOOP;
-END $$;
-"""
 
 
 def restore_backup(
@@ -120,44 +86,22 @@ def _restore_schema(
     if backup_version > latest:
         raise Invalid(f"The backup is at tenant schema version {backup_version}, newer than this code ({latest}).")
     with db.connect() as conn:
-        row = conn.execute(
-            "SELECT t.schema_version, n.oid IS NOT NULL AS present FROM public.tenants t"
-            " LEFT JOIN pg_namespace n ON n.nspname = t.schema_name WHERE t.schema_name = %s",
-            (schema,),
-        ).fetchone()
-        if row is None:
+        state = repo.schema_state(conn, schema, deleted_too=True)
+        if state is None:
             raise Invalid(f"No tenant of {db.describe()} has the schema {schema}; restore a full backup there first.")
-        has_epochs = row["present"] and _has_table(conn, schema, "cache_epochs")
-        ident = sql.Identifier(schema)
-        prelude: list[sql.Composable] = [sql.SQL("SET lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT))]
-        prelude.append(sql.SQL("CREATE TEMP TABLE hrms_restore_epochs (name text, epoch bigint) ON COMMIT DROP"))
-        if has_epochs:
-            epochs = sql.Identifier(schema, "cache_epochs")
-            prelude.append(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(epochs))
-            prelude.append(sql.SQL("INSERT INTO pg_temp.hrms_restore_epochs SELECT name, epoch FROM {}").format(epochs))
-        prelude.append(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(ident))
+        has_epochs = state.present and repo.has_table(conn, schema, "cache_epochs")
+        prelude = repo.schema_restore_prelude(schema, keep_epochs=has_epochs, timeout=LOCK_TIMEOUT)
         postlude: list[sql.Composable] = [m.statement(schema) for m in migrations("tenant")[backup_version:]]
-        postlude.append(
-            sql.SQL(
-                "INSERT INTO {} AS e (name, epoch) SELECT name, epoch + 1 FROM pg_temp.hrms_restore_epochs"
-                " ON CONFLICT (name) DO UPDATE SET epoch = GREATEST(e.epoch, EXCLUDED.epoch)"
-            ).format(sql.Identifier(schema, "cache_epochs"))
-        )
-        postlude.append(
-            sql.SQL(
-                "UPDATE public.tenants SET schema_version = {v}, updated_at = now()"
-                " WHERE schema_name = {s} AND schema_version <> {v}"
-            ).format(v=sql.Literal(latest), s=sql.Literal(schema))
-        )
-        prelude_sql, postlude_sql = _script(conn, prelude), _script(conn, postlude)
+        postlude += repo.schema_restore_postlude(schema, latest)
+        prelude_sql, postlude_sql = repo.script(conn, prelude), repo.script(conn, postlude)
     safety = None
-    if db.name == "live" and row["present"]:
+    if db.name == "live" and state.present:
         safety = dump.backup_schema(schema, reason="pre-restore", progress=_relabel(progress, "safety backup")).key
     load.load(db, verified.info, prelude=prelude_sql, postlude=postlude_sql, progress=progress)
     if db.name == "live":
         _forget_cached(schema)
     with db.connect() as conn:
-        counts = row_counts(conn, [schema])
+        counts = repo.row_counts(conn, [schema])
     return {
         "restored_schemas": [schema],
         "row_counts": counts,
@@ -171,7 +115,7 @@ def _restore_full(db: pgtools.Database, verified: validate.Verified, progress: P
     safety = None
     if live:  # all or nothing: the application runs on it
         safety = dump.backup_full(reason="pre-restore", progress=_relabel(progress, "safety backup")).key
-        prelude, postlude = f"SET lock_timeout = '{LOCK_TIMEOUT}';\n{_DROP_ALL_SCHEMAS}", _BUMP_ALL_EPOCHS
+        prelude, postlude = repo.full_restore_prelude(LOCK_TIMEOUT), repo.BUMP_ALL_EPOCHS
     else:  # a target is a copy: statement by statement, so any number of tenants fits the lock table
         prelude, postlude = _drop_schemas_one_by_one(db), ""
     load.load(db, verified.info, prelude=prelude, postlude=postlude, progress=progress, atomic=live)
@@ -179,13 +123,8 @@ def _restore_full(db: pgtools.Database, verified: validate.Verified, progress: P
 
     runner.up(make_conninfo(db.conninfo, password=db.password))  # an older backup: bring it to this code's version
     with db.connect() as conn:
-        schemas = [
-            r["nspname"]
-            for r in conn.execute(
-                "SELECT nspname FROM pg_namespace WHERE nspname = 'public' OR nspname ~ '^tenant_' ORDER BY nspname"
-            ).fetchall()
-        ]
-        counts = row_counts(conn, schemas)
+        schemas = repo.restored_schemas(conn)
+        counts = repo.row_counts(conn, schemas)
     if live:
         _forget_cached(None)
     return {"restored_schemas": schemas, "row_counts": counts, "safety_backup_key": safety}
@@ -194,50 +133,7 @@ def _restore_full(db: pgtools.Database, verified: validate.Verified, progress: P
 def _drop_schemas_one_by_one(db: pgtools.Database) -> str:
     """Statements emptying a target database: each schema dropped in its own transaction."""
     with db.connect() as conn:
-        names = [
-            r["nspname"]
-            for r in conn.execute(
-                "SELECT nspname FROM pg_namespace"
-                " WHERE nspname NOT IN ('public', 'information_schema') AND nspname NOT LIKE 'pg\\_%'"
-            ).fetchall()
-        ]
-        statements: list[sql.Composable] = [sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(n)) for n in names]
-        statements += [
-            sql.SQL("DROP SCHEMA public CASCADE"),
-            sql.SQL("CREATE SCHEMA public"),
-            sql.SQL("GRANT USAGE ON SCHEMA public TO PUBLIC"),
-        ]
-        return _script(conn, statements)
-
-
-def row_counts(conn: Any, schemas: list[str]) -> dict[str, int]:
-    """Exact rows of every table of `schemas`, as {"schema.table": n}."""
-    tables = conn.execute(
-        "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s) ORDER BY 1, 2", (schemas,)
-    ).fetchall()
-    counts: dict[str, int] = {}
-    for start in range(0, len(tables), 200):
-        batch = tables[start : start + 200]
-        parts = [
-            sql.SQL("SELECT {} AS name, count(*) AS n FROM {}").format(
-                sql.Literal(f"{t['schemaname']}.{t['tablename']}"), sql.Identifier(t["schemaname"], t["tablename"])
-            )
-            for t in batch
-        ]
-        for row in conn.execute(sql.SQL(" UNION ALL ").join(parts)).fetchall():
-            counts[row["name"]] = int(row["n"])
-    return counts
-
-
-def _has_table(conn: Any, schema: str, table: str) -> bool:
-    row = conn.execute(
-        "SELECT to_regclass(format('%%I.%%I', %s::text, %s::text)) IS NOT NULL AS found", (schema, table)
-    ).fetchone()
-    return bool(row and row["found"])
-
-
-def _script(conn: Any, statements: list[sql.Composable]) -> str:
-    return "".join(f"{statement.as_string(conn)};\n" for statement in statements)
+        return repo.script(conn, repo.drop_schemas(repo.user_schemas(conn)))
 
 
 def _relabel(progress: Progress, phase: str) -> Progress:
@@ -254,8 +150,8 @@ def _forget_cached(schema: str | None) -> None:
             store.delete_matching("*:{*}:*")  # every tenant-scoped key: `<namespace>:{<tenantId>}:...`
             return
         with transaction() as conn:
-            row = conn.execute("SELECT id FROM public.tenants WHERE schema_name = %s", (schema,)).fetchone()
-        if row:
-            store.delete_matching(f"*:{{{row['id']}}}:*")
+            tenant_id = repo.tenant_id_of_schema(conn, schema)
+        if tenant_id:
+            store.delete_matching(f"*:{{{tenant_id}}}:*")
     except Exception:
         logger.warning("Could not drop cached keys after a restore", extra={"schema": schema}, exc_info=True)

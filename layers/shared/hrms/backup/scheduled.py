@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from hrms.backup import dump
+from hrms.backup import dump, repo
 from hrms.backup.models import DailyReport
 from hrms.config import settings
 from hrms.db.postgres import transaction
@@ -24,8 +24,7 @@ MARGIN_S = 60.0  # a schema backup is not started with less time than this left
 
 def active_schemas() -> list[str]:
     with transaction() as conn:
-        rows = conn.execute("SELECT schema_name FROM public.tenants WHERE status = 'active' ORDER BY slug").fetchall()
-    return [row["schema_name"] for row in rows]
+        return repo.active_schemas(conn)
 
 
 def run_daily(*, deadline: float | None = None) -> DailyReport:

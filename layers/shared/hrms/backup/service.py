@@ -4,11 +4,10 @@ are resolved to their schema here; the work is done by dump / catalog / validate
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 from uuid import UUID
 
-from psycopg import sql
-
-from hrms.backup import catalog, cleanup, dump, keys, pgtools, restore, validate
+from hrms.backup import catalog, cleanup, dump, keys, pgtools, repo, restore, validate
 from hrms.backup.common import Clock, Progress, no_progress, utc_now
 from hrms.backup.models import BackupInfo, CleanupReport, RestoreResult, Validation
 from hrms.errors import NotFound
@@ -18,18 +17,17 @@ from hrms.pagination import DEFAULT_LIMIT, Page
 def tenant_schema(tenant: UUID | str, target: str | None = None) -> str:
     """The schema of a tenant given by id or slug, in the live registry or a target's; 404 if unknown."""
     value: UUID | str = tenant
-    column = "id"
+    column: Literal["id", "slug"] = "id"
     if not isinstance(tenant, UUID):
         try:
             value = UUID(tenant)
         except ValueError:
             column = "slug"
-    query = sql.SQL("SELECT schema_name FROM public.tenants WHERE {} = %s AND status <> 'deleted'")
     with pgtools.target(target).connect() as conn:
-        row = conn.execute(query.format(sql.Identifier(column)), (value,)).fetchone()
-    if row is None:
+        schema = repo.tenant_schema(conn, column, value)
+    if schema is None:
         raise NotFound("No such tenant.")
-    return str(row["schema_name"])
+    return schema
 
 
 def create_backup(kind: keys.Kind, tenant: UUID | str | None = None, *, progress: Progress = no_progress) -> BackupInfo:

@@ -6,9 +6,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from psycopg import sql
-
-from hrms.backup import keys, load, pgtools, storage
+from hrms.backup import keys, load, pgtools, repo, storage
 from hrms.backup.common import Progress, RestoreFailed, no_progress
 from hrms.backup.models import Validation
 from hrms.backup.stream import StreamCheck
@@ -77,7 +75,7 @@ def _trial_restore(verified: Verified, progress: Progress) -> str | None:
     live = pgtools.live()
     scratch = f"hrms_scratch_{secrets.token_hex(6)}"
     with live.connect() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
+        repo.create_database(conn, scratch)
     try:
         load.load(live.with_dbname(scratch), verified.info, progress=progress, phase="trial restore", atomic=False)
         return None
@@ -86,6 +84,6 @@ def _trial_restore(verified: Verified, progress: Progress) -> str | None:
     finally:
         try:
             with live.connect() as conn:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
+                repo.drop_database(conn, scratch)
         except Exception:
             logger.warning("Could not drop a scratch database", extra={"database": scratch}, exc_info=True)

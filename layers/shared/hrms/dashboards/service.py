@@ -18,20 +18,13 @@ from hrms.auth.permissions import held
 from hrms.auth.policy import scope_of
 from hrms.auth.scope import Visibility, caller_employee_id, visible
 from hrms.dashboards import cache, repo
-from hrms.dashboards.models import (
-    DepartmentHeadcount,
-    EmployeeDashboard,
-    ExecutiveDashboard,
-    PayrollMonth,
-    Payslip,
-)
+from hrms.dashboards.models import EmployeeDashboard, ExecutiveDashboard
 from hrms.db.postgres import TenantTx, tenant_tx
-from hrms.employees import balances
 from hrms.employees import repo as employees
-from hrms.employees.models import LeaveBalance
+from hrms.employees.service import to_balance
 from hrms.errors import NotFound
 from hrms.leave import repo as leave
-from hrms.leave.models import Leave
+from hrms.leave.service import to_leave
 from hrms.leave.working_days import leave_year
 from hrms.pagination import MAX_LIMIT
 from hrms.tenancy import Actor, Tenant
@@ -66,25 +59,27 @@ def _executive(tx: TenantTx) -> ExecutiveDashboard:
     figures = repo.figures(tx, today)
     return ExecutiveDashboard(
         as_of=today,
-        headcount=figures["headcount"],
-        by_department=[DepartmentHeadcount(**row) for row in repo.headcount_by_department(tx)],
-        joiners_this_month=figures["joiners"],
-        leavers_this_month=figures["leavers"],
-        on_leave_today=figures["on_leave_today"],
-        pending_approvals=figures["pending_approvals"],
-        payroll_trend=[PayrollMonth(**row) for row in repo.payroll_trend(tx, today)],
+        headcount=figures.headcount,
+        by_department=repo.headcount_by_department(tx),
+        joiners_this_month=figures.joiners,
+        leavers_this_month=figures.leavers,
+        on_leave_today=figures.on_leave_today,
+        pending_approvals=figures.pending_approvals,
+        payroll_trend=repo.payroll_trend(tx, today),
     )
 
 
 def _employee(tx: TenantTx, employee_id: UUID) -> EmployeeDashboard:
     cal = leave.calendar(tx)
     year = leave_year(cal.today(), cal.year_start_month)
-    pending = leave.list_page(tx, _EVERYONE, leave.Filters(employee_id=employee_id, status="pending"), None, MAX_LIMIT)
+    pending = leave.leaves_page(
+        tx, _EVERYONE, leave.Filters(employee_id=employee_id, status="pending"), None, MAX_LIMIT
+    )
     return EmployeeDashboard(
         employee_id=employee_id,
         leave_year=year,
-        balances=[LeaveBalance(**row) for row in balances.for_year(tx, employee_id, year)],
-        pending_leaves=[Leave.model_validate({**row, "leave_id": row["id"]}) for row in pending],
+        balances=[to_balance(row) for row in employees.balances_of_year(tx, employee_id, year)],
+        pending_leaves=[to_leave(row) for row in pending],
         approvals_waiting=repo.approvals_waiting(tx, employee_id),
-        payslips=[Payslip(**row) for row in repo.payslips(tx, employee_id)],
+        payslips=repo.payslips(tx, employee_id),
     )

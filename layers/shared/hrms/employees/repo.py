@@ -1,21 +1,96 @@
-"""SQL of the employees domain; every table through `tx.t(...)`, every value bound."""
+"""SQL of the employees domain (records and their leave balances); every table through `tx.t(...)`,
+every value bound.
+
+Rows come out typed: each row shape is a frozen dataclass below, filled by psycopg's `class_row`
+(reads select exactly the dataclass's fields) or, for the audited writes of `hrms.db.crud` (which
+return whole dict rows), by `_typed`. `EmployeeRow` holds no PAN/Aadhaar ciphertext or blind index:
+those columns are written here and never read back out of this module.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from psycopg import sql
+from psycopg.rows import class_row, scalar_row
 
 from hrms.auth.scope import Visibility
 from hrms.db import crud
 from hrms.db.postgres import TenantTx
 
-Row = dict[str, Any]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
+Params = Sequence[object] | Mapping[str, object]
 
 ENTITY = "employee"
 TABLE = "employees"
+BALANCES = "employee_leave_balance"
+LEAVE_TYPES = "leave_types"
+
+
+# ---------------------------------------------------------------- row shapes
+
+
+@dataclass(frozen=True)
+class EmployeeRow:
+    """An `employees` row without the identifier ciphertexts and blind indexes (masked forms only)."""
+
+    id: UUID
+    employee_code: str
+    email: str
+    first_name: str
+    last_name: str
+    phone: str | None
+    department_id: UUID | None
+    designation_id: UUID | None
+    manager_id: UUID | None
+    employment_type: str
+    status: str
+    date_of_joining: dt.date
+    date_of_leaving: dt.date | None
+    pan_masked: str | None
+    aadhaar_masked: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class LeaveQuota:
+    """An active leave type and its annual quota."""
+
+    id: UUID
+    code: str
+    annual_quota: Decimal
+
+
+@dataclass(frozen=True)
+class BookedBalance:
+    """A balance row of one year with days used or pending (`booked`), beside its type's quota."""
+
+    code: str
+    annual_quota: Decimal
+    booked: Decimal
+
+
+@dataclass(frozen=True)
+class BalanceRow:
+    """An `employee_leave_balance` row with its type's code and what is still available."""
+
+    leave_type_id: UUID
+    code: str
+    year: int
+    allocated: Decimal
+    carried_forward: Decimal
+    used: Decimal
+    pending: Decimal
+    available: Decimal
 
 
 @dataclass(frozen=True)
@@ -27,30 +102,41 @@ class Filters:
     q: str | None = None
 
 
+# ---------------------------------------------------------------- employees
+
+
 def next_employee_code(tx: TenantTx) -> str:
     """`EMP-000001`, `EMP-000002`, ...: from a sequence, so concurrent hires never collide."""
     seq = f"{tx.tenant.schema_name}.employee_code_seq"  # schema name is pattern-checked (no quoting needed)
-    row = tx.execute(sql.SQL("SELECT nextval(%s::regclass) AS n"), (seq,)).fetchone()
-    assert row is not None
-    return f"EMP-{int(row['n']):06d}"
+    n = _scalar(tx, sql.SQL("SELECT nextval(%s::regclass)"), (seq,))
+    return f"EMP-{int(n):06d}"
 
 
-def find(tx: TenantTx, employee_id: UUID, visibility: Visibility) -> Row | None:
+def get(tx: TenantTx, employee_id: UUID, visibility: Visibility) -> EmployeeRow | None:
     """The employee if it exists and is visible to the caller."""
-    query = sql.SQL("SELECT e.* FROM {} e WHERE e.id = %(id)s AND {}").format(tx.t(TABLE), visibility.condition)
-    return tx.execute(query, {"id": employee_id, **visibility.params}).fetchone()
+    query = sql.SQL("SELECT {} FROM {} e WHERE e.id = %(id)s AND {}").format(
+        _columns(EmployeeRow, "e"), tx.t(TABLE), visibility.condition
+    )
+    return _one(tx, EmployeeRow, query, {"id": employee_id, **visibility.params})
 
 
-def lock(tx: TenantTx, employee_id: UUID) -> Row:
-    return crud.get_or_404(tx, TABLE, employee_id, ENTITY, for_update=True)
+def find(tx: TenantTx, employee_id: UUID, visibility: Visibility) -> EmployeeRow | None:
+    """`get` under its older name, which callers outside this domain still use (payroll, dashboards,
+    appraisals, documents: all only test the result for None)."""
+    return get(tx, employee_id, visibility)
+
+
+def lock(tx: TenantTx, employee_id: UUID) -> EmployeeRow:
+    """The employee, locked for the rest of the transaction (404 if there is none)."""
+    return _typed(EmployeeRow, crud.get_or_404(tx, TABLE, employee_id, ENTITY, for_update=True))
 
 
 def list_page(
     tx: TenantTx, visibility: Visibility, filters: Filters, after: tuple[str, str, UUID] | None, limit: int
-) -> list[Row]:
+) -> list[EmployeeRow]:
     """Up to `limit` employees ordered by (last_name, first_name, id), strictly after `after`."""
     conditions: list[sql.Composable] = [visibility.condition]
-    params: dict[str, Any] = {**visibility.params, "limit": limit}
+    params: dict[str, object] = {**visibility.params, "limit": limit}
     for column in ("department_id", "designation_id", "manager_id", "status"):
         value = getattr(filters, column)
         if value is not None:
@@ -67,10 +153,10 @@ def list_page(
     if after is not None:
         conditions.append(sql.SQL("(e.last_name, e.first_name, e.id) > (%(a_last)s, %(a_first)s, %(a_id)s)"))
         params.update(a_last=after[0], a_first=after[1], a_id=after[2])
-    query = sql.SQL("SELECT e.* FROM {} e WHERE {} ORDER BY e.last_name, e.first_name, e.id LIMIT %(limit)s").format(
-        tx.t(TABLE), sql.SQL(" AND ").join(conditions)
+    query = sql.SQL("SELECT {} FROM {} e WHERE {} ORDER BY e.last_name, e.first_name, e.id LIMIT %(limit)s").format(
+        _columns(EmployeeRow, "e"), tx.t(TABLE), sql.SQL(" AND ").join(conditions)
     )
-    return tx.execute(query, params).fetchall()
+    return _all(tx, EmployeeRow, query, params)
 
 
 def _like_escape(text: str) -> str:
@@ -79,12 +165,7 @@ def _like_escape(text: str) -> str:
 
 def exists(tx: TenantTx, table: str, row_id: UUID) -> bool:
     query = sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(tx.t(table))
-    return tx.execute(query, (row_id,)).fetchone() is not None
-
-
-def status_of(tx: TenantTx, employee_id: UUID) -> str | None:
-    row = tx.execute(sql.SQL("SELECT status FROM {} WHERE id = %s").format(tx.t(TABLE)), (employee_id,)).fetchone()
-    return row["status"] if row else None
+    return _scalar(tx, query, (row_id,)) is not None
 
 
 def chain_reaches(tx: TenantTx, manager_id: UUID, employee_id: UUID) -> bool:
@@ -95,12 +176,116 @@ def chain_reaches(tx: TenantTx, manager_id: UUID, employee_id: UUID) -> bool:
         " UNION SELECT m.id, m.manager_id FROM {employees} m JOIN up ON m.id = up.manager_id"
         ") SELECT 1 FROM up WHERE id = %(target)s"
     ).format(employees=tx.t(TABLE))
-    return tx.execute(query, {"start": manager_id, "target": employee_id}).fetchone() is not None
+    return _scalar(tx, query, {"start": manager_id, "target": employee_id}) is not None
 
 
-def insert(tx: TenantTx, values: dict[str, Any]) -> Row:
-    return crud.insert(tx, TABLE, ENTITY, values)
+def insert(tx: TenantTx, values: Mapping[str, Any]) -> EmployeeRow:
+    """Audited (`employee.created`; the audit row leaves out ciphertexts and blind indexes)."""
+    return _typed(EmployeeRow, crud.insert(tx, TABLE, ENTITY, values))
 
 
-def update(tx: TenantTx, employee_id: UUID, changes: dict[str, Any]) -> Row:
-    return crud.update(tx, TABLE, ENTITY, employee_id, changes)
+def update(tx: TenantTx, employee_id: UUID, changes: Mapping[str, Any]) -> EmployeeRow:
+    """Audited (`employee.updated`)."""
+    return _typed(EmployeeRow, crud.update(tx, TABLE, ENTITY, employee_id, changes))
+
+
+def tenant_timezone(tx: TenantTx) -> str | None:
+    """The organisation setting `timezone` (an IANA name, not checked here), if set."""
+    query = sql.SQL("SELECT value #>> '{{}}' FROM {} WHERE key = 'timezone'").format(tx.t("organization_settings"))
+    zone = _scalar(tx, query, ())
+    return str(zone) if zone else None
+
+
+# ---------------------------------------------------------------- leave balances
+
+
+def leave_quotas(tx: TenantTx) -> list[LeaveQuota]:
+    """Every active leave type, by code."""
+    query = sql.SQL("SELECT id, code, annual_quota FROM {} WHERE is_active ORDER BY code").format(tx.t(LEAVE_TYPES))
+    return _all(tx, LeaveQuota, query, ())
+
+
+def allocate(tx: TenantTx, employee_id: UUID, year: int, allocations: Mapping[UUID, Decimal], *, replace: bool) -> None:
+    """A balance row of `year` per leave type with its allocation; an existing row is left as it is, or
+    with `replace` given the new allocation."""
+    on_conflict = "DO UPDATE SET allocated = EXCLUDED.allocated, updated_at = now()" if replace else "DO NOTHING"
+    query = sql.SQL(
+        "INSERT INTO {} (employee_id, leave_type_id, year, allocated)"
+        " SELECT %s, t.id, %s, t.allocated FROM unnest(%s::uuid[], %s::numeric[]) AS t(id, allocated)"
+        " ON CONFLICT (employee_id, leave_type_id, year) {}"
+    ).format(tx.t(BALANCES), sql.SQL(on_conflict))
+    tx.execute(query, (employee_id, year, list(allocations), list(allocations.values())))
+
+
+def drop_balances(tx: TenantTx, employee_id: UUID, year: int) -> None:
+    query = sql.SQL("DELETE FROM {} WHERE employee_id = %s AND year = %s").format(tx.t(BALANCES))
+    tx.execute(query, (employee_id, year))
+
+
+def booked_balances(tx: TenantTx, employee_id: UUID, year: int) -> list[BookedBalance]:
+    """The balance rows of `year` with any days used or pending."""
+    query = sql.SQL(
+        "SELECT lt.code, lt.annual_quota, b.used + b.pending AS booked FROM {balance} b"
+        " JOIN {types} lt ON lt.id = b.leave_type_id"
+        " WHERE b.employee_id = %s AND b.year = %s AND b.used + b.pending > 0"
+    ).format(balance=tx.t(BALANCES), types=tx.t(LEAVE_TYPES))
+    return _all(tx, BookedBalance, query, (employee_id, year))
+
+
+def leaves_starting_before(tx: TenantTx, employee_id: UUID, day: dt.date) -> int:
+    """How many pending or approved leaves of the employee start before `day`."""
+    query = sql.SQL(
+        "SELECT count(*) FROM {} WHERE employee_id = %s AND status IN ('pending', 'approved') AND start_date < %s"
+    ).format(tx.t("leaves"))
+    return int(_scalar(tx, query, (employee_id, day)) or 0)
+
+
+def last_paid_month(tx: TenantTx, employee_id: UUID, up_to: dt.date) -> str | None:
+    """`YYYY-MM` of the latest month up to `up_to`'s with a payroll record (of a run not rejected)."""
+    query = sql.SQL(
+        "SELECT to_char(max(p.month), 'YYYY-MM')"
+        " FROM {payroll} p JOIN {runs} r ON r.id = p.payroll_run_id"
+        " WHERE p.employee_id = %s AND r.status <> 'rejected' AND p.month <= date_trunc('month', %s::date)"
+    ).format(payroll=tx.t("payroll"), runs=tx.t("payroll_runs"))
+    month = _scalar(tx, query, (employee_id, up_to))
+    return str(month) if month else None
+
+
+def balances_of_year(tx: TenantTx, employee_id: UUID, year: int) -> list[BalanceRow]:
+    """The employee's balance rows of `year`, by leave type code."""
+    query = sql.SQL(
+        "SELECT b.leave_type_id, lt.code, b.year, b.allocated, b.carried_forward, b.used, b.pending,"
+        " b.allocated + b.carried_forward - b.used - b.pending AS available"
+        " FROM {balance} b JOIN {types} lt ON lt.id = b.leave_type_id"
+        " WHERE b.employee_id = %s AND b.year = %s ORDER BY lt.code"
+    ).format(balance=tx.t(BALANCES), types=tx.t(LEAVE_TYPES))
+    return _all(tx, BalanceRow, query, (employee_id, year))
+
+
+# ---------------------------------------------------------------- typed rows
+
+
+def _columns(shape: type[DataclassInstance], alias: str | None = None) -> sql.Composed:
+    """The columns a row shape holds, as a select list (qualified by `alias` if given)."""
+    names = (f.name for f in fields(shape))
+    return sql.SQL(", ").join(sql.Identifier(alias, n) if alias else sql.Identifier(n) for n in names)
+
+
+def _typed(shape: type[R], row: Mapping[str, Any]) -> R:
+    """A dict row (from `hrms.db.crud`) as its row shape: the one place dict rows become typed."""
+    return shape(**{f.name: row[f.name] for f in fields(shape)})
+
+
+def _one(tx: TenantTx, shape: type[R], query: sql.SQL | sql.Composed, params: Params) -> R | None:
+    with tx.conn.cursor(row_factory=class_row(shape)) as cursor:
+        return cursor.execute(query, params).fetchone()
+
+
+def _all(tx: TenantTx, shape: type[R], query: sql.SQL | sql.Composed, params: Params) -> list[R]:
+    with tx.conn.cursor(row_factory=class_row(shape)) as cursor:
+        return cursor.execute(query, params).fetchall()
+
+
+def _scalar(tx: TenantTx, query: sql.SQL | sql.Composed, params: Params) -> Any:
+    with tx.conn.cursor(row_factory=scalar_row) as cursor:
+        return cursor.execute(query, params).fetchone()

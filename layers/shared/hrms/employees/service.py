@@ -16,8 +16,6 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from psycopg import sql
-
 from hrms import pii
 from hrms.auth import accounts
 from hrms.auth.scope import Visibility, visible
@@ -27,6 +25,7 @@ from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import balances, repo
 from hrms.employees.identifiers import mask_aadhaar, mask_pan
 from hrms.employees.models import Employee, EmployeePatch, LeaveBalance, NewEmployee
+from hrms.employees.repo import EmployeeRow
 from hrms.errors import Conflict, Invalid, NotFound
 from hrms.pagination import Page, decode_keyset, page_of
 from hrms.tenancy import Actor, Tenant
@@ -35,8 +34,6 @@ from hrms.tenancy import Actor, Tenant
 # within a tenant, so two concurrent manager changes cannot both pass the cycle check.
 REPORTING_NAMESPACE = "reporting"
 
-# What the executive dashboard counts: headcount by department, joiners and leavers.
-_DASHBOARD_FIELDS = ("department_id", "status", "date_of_joining", "date_of_leaving")
 _IDENTIFIERS = {"pan": mask_pan, "aadhaar": mask_aadhaar}
 _UNIQUE = {
     "body.email": "An employee with this email already exists.",
@@ -60,7 +57,7 @@ def create_employee(tenant: Tenant, actor: Actor, scope: str, new: NewEmployee) 
         values.update(_identifier_columns(tenant, "aadhaar", new.aadhaar))
         with _unique_fields():
             row = repo.insert(tx, values)
-        balances.initialise(tx, row["id"], new.date_of_joining)
+        balances.initialise(tx, row.id, new.date_of_joining)
         declare(tx, Change("headcount"))
         declare(tx, Change("employee"))
     return _employee(row)
@@ -75,7 +72,7 @@ def list_employees(
         _storable(filters.q, "query.q")
     with tenant_tx(tenant, actor) as tx:
         rows = repo.list_page(tx, visible(tx, scope, actor), filters, after, limit + 1)
-    return page_of(rows, limit, lambda last: [last["last_name"], last["first_name"], str(last["id"])], _employee)
+    return page_of(rows, limit, lambda last: [last.last_name, last.first_name, str(last.id)], _employee)
 
 
 def get_employee(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID) -> Employee:
@@ -105,14 +102,14 @@ def terminate_employee(
 def leave_balances(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID, year: int | None) -> list[LeaveBalance]:
     with tenant_tx(tenant, actor) as tx:
         _visible_or_404(tx, visible(tx, scope, actor), employee_id)
-        rows = balances.for_year(tx, employee_id, year or _today(tx).year)
-    return [LeaveBalance(**row) for row in rows]
+        rows = repo.balances_of_year(tx, employee_id, year or _today(tx).year)
+    return [to_balance(row) for row in rows]
 
 
 # ---------------------------------------------------------------- rules
 
 
-def _change(tx: TenantTx, vis: Visibility, employee_id: UUID, requested: dict[str, Any]) -> dict[str, Any]:
+def _change(tx: TenantTx, vis: Visibility, employee_id: UUID, requested: dict[str, Any]) -> EmployeeRow:
     _visible_or_404(tx, vis, employee_id)
     before = repo.lock(tx, employee_id)
     changes = {k: v for k, v in requested.items() if k not in _IDENTIFIERS}
@@ -128,38 +125,43 @@ def _change(tx: TenantTx, vis: Visibility, employee_id: UUID, requested: dict[st
         manager_id=changes.get("manager_id"),
     )
     manager_id = changes.get("manager_id")
-    if manager_id is not None and manager_id != before["manager_id"] and not errors:
+    if manager_id is not None and manager_id != before.manager_id and not errors:
         views.invalidate(tx, REPORTING_NAMESPACE)  # takes the tenant's reporting-line lock first
         if manager_id == employee_id or repo.chain_reaches(tx, manager_id, employee_id):
             errors.append(_field_error("managerId", "cycle", "would make the employee their own (indirect) manager"))
     errors += _status_rules(tx, before, changes)
-    joined: dt.date = changes.get("date_of_joining") or before["date_of_joining"]
-    if joined != before["date_of_joining"]:
-        errors += balances.joining_corrections(tx, employee_id, before["date_of_joining"], joined)
+    joined: dt.date = changes.get("date_of_joining") or before.date_of_joining
+    if joined != before.date_of_joining:
+        errors += balances.joining_corrections(tx, employee_id, before.date_of_joining, joined)
     _raise_if_any(errors)
 
     with _unique_fields():
         after = repo.update(tx, employee_id, changes)
-    if after["date_of_leaving"] != before["date_of_leaving"] and tx.actor is not None:
-        accounts.check_employee_leaving(tx, tx.actor, employee_id, after["date_of_leaving"])
-    if joined != before["date_of_joining"]:
-        balances.correct_joining(tx, employee_id, before["date_of_joining"], joined)
-    if after["department_id"] != before["department_id"] or after["status"] != before["status"]:
+    if after.date_of_leaving != before.date_of_leaving and tx.actor is not None:
+        accounts.check_employee_leaving(tx, tx.actor, employee_id, after.date_of_leaving)
+    if joined != before.date_of_joining:
+        balances.correct_joining(tx, employee_id, before.date_of_joining, joined)
+    if after.department_id != before.department_id or after.status != before.status:
         declare(tx, Change("headcount"))
-    if any(after[k] != before[k] for k in _DASHBOARD_FIELDS):
+    if _dashboard_facts(after) != _dashboard_facts(before):
         declare(tx, Change("employee"))
     return after
 
 
-def _status_rules(tx: TenantTx, before: dict[str, Any], changes: dict[str, Any]) -> list[dict[str, Any]]:
+def _dashboard_facts(row: EmployeeRow) -> tuple[object, ...]:
+    """What the executive dashboard counts of an employee: headcount by department, joiners and leavers."""
+    return (row.department_id, row.status, row.date_of_joining, row.date_of_leaving)
+
+
+def _status_rules(tx: TenantTx, before: EmployeeRow, changes: dict[str, Any]) -> list[dict[str, Any]]:
     """Leaving dates follow the status: set on termination (default today), cleared on re-activation."""
-    status = changes.get("status", before["status"])
-    if status == "terminated" and before["status"] != "terminated" and changes.get("date_of_leaving") is None:
+    status = changes.get("status", before.status)
+    if status == "terminated" and before.status != "terminated" and changes.get("date_of_leaving") is None:
         changes["date_of_leaving"] = _today(tx)
-    elif status != "terminated" and before["status"] == "terminated" and "date_of_leaving" not in changes:
+    elif status != "terminated" and before.status == "terminated" and "date_of_leaving" not in changes:
         changes["date_of_leaving"] = None
-    leaving = changes.get("date_of_leaving", before["date_of_leaving"])
-    joining = changes.get("date_of_joining", before["date_of_joining"])
+    leaving = changes.get("date_of_leaving", before.date_of_leaving)
+    joining = changes.get("date_of_joining", before.date_of_joining)
     if status == "terminated" and leaving is None:
         return [_field_error("dateOfLeaving", "missing", "a terminated employee needs a leaving date")]
     if leaving is not None and leaving < joining:
@@ -181,10 +183,10 @@ def _reference_errors(
     if designation_id is not None and not repo.exists(tx, "designations", designation_id):
         errors.append(_field_error("designationId", "not_found", "no such designation"))
     if manager_id is not None:
-        manager = repo.find(tx, manager_id, vis)  # outside the caller's scope reads as unknown
+        manager = repo.get(tx, manager_id, vis)  # outside the caller's scope reads as unknown
         if manager is None:
             errors.append(_field_error("managerId", "not_found", "no such employee"))
-        elif manager["status"] == "terminated":
+        elif manager.status == "terminated":
             errors.append(_field_error("managerId", "terminated", "the manager has left the organisation"))
     return errors
 
@@ -216,8 +218,8 @@ def _unique_fields() -> Iterator[None]:
         ) from exc
 
 
-def _visible_or_404(tx: TenantTx, vis: Visibility, employee_id: UUID) -> dict[str, Any]:
-    row = repo.find(tx, employee_id, vis)
+def _visible_or_404(tx: TenantTx, vis: Visibility, employee_id: UUID) -> EmployeeRow:
+    row = repo.get(tx, employee_id, vis)
     if row is None:
         raise NotFound("No such employee.")
     return row
@@ -225,11 +227,8 @@ def _visible_or_404(tx: TenantTx, vis: Visibility, employee_id: UUID) -> dict[st
 
 def _today(tx: TenantTx) -> dt.date:
     """Today in the tenant's time zone (organisation setting `timezone`, UTC if unset or unknown)."""
-    row = tx.execute(
-        sql.SQL("SELECT value #>> '{{}}' AS tz FROM {} WHERE key = 'timezone'").format(tx.t("organization_settings"))
-    ).fetchone()
     try:
-        zone = ZoneInfo(row["tz"]) if row and row["tz"] else ZoneInfo("UTC")
+        zone = ZoneInfo(repo.tenant_timezone(tx) or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
     return dt.datetime.now(zone).date()
@@ -263,5 +262,37 @@ def _raise_if_any(errors: list[dict[str, Any]]) -> None:
         raise Invalid("The request breaks a rule of employee records.", errors=errors)
 
 
-def _employee(row: dict[str, Any]) -> Employee:
-    return Employee(employee_id=row["id"], **{k: row[k] for k in Employee.model_fields if k != "employee_id"})
+def _employee(row: EmployeeRow) -> Employee:
+    return Employee(
+        employee_id=row.id,
+        employee_code=row.employee_code,
+        email=row.email,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        phone=row.phone,
+        department_id=row.department_id,
+        designation_id=row.designation_id,
+        manager_id=row.manager_id,
+        employment_type=row.employment_type,
+        status=row.status,
+        date_of_joining=row.date_of_joining,
+        date_of_leaving=row.date_of_leaving,
+        pan_masked=row.pan_masked,
+        aadhaar_masked=row.aadhaar_masked,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def to_balance(row: repo.BalanceRow) -> LeaveBalance:
+    """The wire model of a balance row (also the employee dashboard's balances)."""
+    return LeaveBalance(
+        leave_type_id=row.leave_type_id,
+        code=row.code,
+        year=row.year,
+        allocated=float(row.allocated),
+        carried_forward=float(row.carried_forward),
+        used=float(row.used),
+        pending=float(row.pending),
+        available=float(row.available),
+    )

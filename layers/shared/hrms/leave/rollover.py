@@ -20,7 +20,6 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from hrms.db import audit_log
 from hrms.db.changes import Change, declare
@@ -56,24 +55,10 @@ def rollover_tenant(tx: TenantTx, year: int) -> tuple[int, Decimal]:
     """Allocate leave year `year` in one tenant's transaction; returns (rows created, days carried)."""
     start_month = repo.calendar(tx).year_start_month
     first, last = leave_year_bounds(year, start_month)
-    rows = tx.execute(
-        sql.SQL(
-            "INSERT INTO {balance} (employee_id, leave_type_id, year, allocated, carried_forward)"
-            " SELECT e.id, lt.id, %(year)s, lt.annual_quota,"
-            "  CASE WHEN lt.paid THEN LEAST(lt.carry_forward_max,"
-            "   GREATEST(0, coalesce(p.allocated + p.carried_forward - p.used - p.pending, 0))) ELSE 0 END"
-            " FROM {employees} e CROSS JOIN {types} lt"
-            " LEFT JOIN {balance} p ON p.employee_id = e.id AND p.leave_type_id = lt.id AND p.year = %(year)s - 1"
-            " WHERE lt.is_active AND e.date_of_joining <= %(last)s"
-            "  AND (e.date_of_leaving IS NULL OR e.date_of_leaving >= %(first)s)"
-            " ON CONFLICT (employee_id, leave_type_id, year) DO NOTHING"
-            " RETURNING employee_id, carried_forward"
-        ).format(balance=tx.t("employee_leave_balance"), employees=tx.t("employees"), types=tx.t("leave_types")),
-        {"year": year, "first": first, "last": last},
-    ).fetchall()
-    carried = sum((row["carried_forward"] for row in rows), Decimal(0))
+    rows = repo.roll_over(tx, year, first, last)
+    carried = sum((row.carried_forward for row in rows), Decimal(0))
     if rows:
-        employees = len({row["employee_id"] for row in rows})
+        employees = len({row.employee_id for row in rows})
         audit_log.record(
             tx,
             "leave_balance.rolled_over",
@@ -97,16 +82,14 @@ def rollover(
     tenants = _tenants(slug)
     summary = RolloverSummary(year)
     for done, row in enumerate(tenants, start=1):
-        tenant = Tenant(row["id"], row["schema_name"])
+        tenant = Tenant(row.id, row.schema_name)
         try:
             with tenant_tx(tenant, Actor(actor_id, SYSTEM_ROLE, tenant)) as tx:
                 allocated, carried = rollover_tenant(tx, year)
-            summary.tenants.append(TenantRollover(row["slug"], allocated, carried))
+            summary.tenants.append(TenantRollover(row.slug, allocated, carried))
         except (psycopg.Error, DomainError, ValueError) as exc:
-            logger.warning(
-                "Leave rollover failed for a tenant", extra={"tenant_id": str(row["id"]), "error": repr(exc)}
-            )
-            summary.failed[row["slug"]] = str(exc)
+            logger.warning("Leave rollover failed for a tenant", extra={"tenant_id": str(row.id), "error": repr(exc)})
+            summary.failed[row.slug] = str(exc)
         if progress:
             progress(done, len(tenants))
     return summary
@@ -121,13 +104,9 @@ def scheduled_year(event: dict[str, Any]) -> int:
     return dt.datetime.fromisoformat(stamp).year if isinstance(stamp, str) else dt.datetime.now(dt.UTC).year
 
 
-def _tenants(slug: str | None) -> list[dict[str, Any]]:
+def _tenants(slug: str | None) -> list[repo.TenantRef]:
     with transaction() as conn:
-        rows = conn.execute(
-            "SELECT id, slug, schema_name FROM public.tenants WHERE status = 'active'"
-            " AND (%(slug)s::text IS NULL OR slug = %(slug)s) ORDER BY slug",
-            {"slug": slug},
-        ).fetchall()
+        rows = repo.active_tenants(conn, slug)
     if slug is not None and not rows:
         raise NotFound(f"No active tenant '{slug}'.")
     return rows

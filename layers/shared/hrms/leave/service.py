@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 from uuid import UUID, uuid4
 
 from hrms.approvals import engine
@@ -32,9 +31,11 @@ from hrms.db import audit_log
 from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import repo as employees
+from hrms.employees.repo import EmployeeRow
 from hrms.errors import Conflict, Invalid, NotFound
 from hrms.leave import repo
 from hrms.leave.models import Leave, LeaveRequest, LeaveType, LeaveTypePatch, NewLeaveType
+from hrms.leave.repo import LeaveRow, LeaveTypeRow
 from hrms.leave.working_days import leave_year, leave_year_bounds, overlaps, working_days
 from hrms.pagination import Page, decode_keyset, page_of
 from hrms.tenancy import Actor, Tenant
@@ -48,7 +49,7 @@ def list_leave_types(tenant: Tenant, actor: Actor, limit: int, cursor: str | Non
     after = decode_keyset(cursor, str)
     with tenant_tx(tenant, actor) as tx:
         rows = repo.leave_types(tx, after[0] if after else None, limit + 1)
-    return page_of(rows, limit, lambda last: [last["code"].lower()], _leave_type)
+    return page_of(rows, limit, lambda last: [last.code.lower()], _leave_type)
 
 
 def create_leave_type(tenant: Tenant, actor: Actor, new: NewLeaveType) -> LeaveType:
@@ -60,7 +61,7 @@ def create_leave_type(tenant: Tenant, actor: Actor, new: NewLeaveType) -> LeaveT
         allocated = repo.allocate_new_type(tx, row, year, leave_year_bounds(year, cal.year_start_month))
         if allocated:
             audit_log.record(
-                tx, "leave_balance.allocated", "leave_type", row["id"], None, {"year": year, "employees": allocated}
+                tx, "leave_balance.allocated", "leave_type", row.id, None, {"year": year, "employees": allocated}
             )
             declare(tx, Change("leave_type"))
     return _leave_type(row)
@@ -83,7 +84,7 @@ def request_leave(tenant: Tenant, actor: Actor, scope: str, new: LeaveRequest) -
     with tenant_tx(tenant, actor) as tx:
         employee = _requester(tx, actor, scope, new.employee_id)
         leave_type = repo.leave_type(tx, new.leave_type_id)
-        if leave_type is None or not leave_type["is_active"]:
+        if leave_type is None or not leave_type.is_active:
             raise _invalid("leaveTypeId", "not_found", "no such active leave type")
         cal = repo.calendar(tx)
         year = _check_dates(new, employee, leave_type, cal.year_start_month)
@@ -97,35 +98,36 @@ def request_leave(tenant: Tenant, actor: Actor, scope: str, new: LeaveRequest) -
         if days == 0:
             raise _invalid("endDate", "no_working_days", "the dates hold no working day (weekends and holidays)")
 
-        repo.lock_employee(tx, employee["id"])
-        _refuse_overlap(tx, employee["id"], new)
-        _reserve(tx, employee["id"], leave_type, year, days)
+        repo.lock_employee(tx, employee.id)
+        _refuse_overlap(tx, employee.id, new)
+        _reserve(tx, employee.id, leave_type, year, days)
 
         leave_id = uuid4()
-        task = engine.start(tx, ENTITY, leave_id, employee["id"])
+        task = engine.start(tx, ENTITY, leave_id, employee.id)
         row = repo.insert_leave(
             tx,
             {
                 "id": leave_id,
-                "employee_id": employee["id"],
-                "leave_type_id": leave_type["id"],
+                "employee_id": employee.id,
+                "leave_type_id": leave_type.id,
                 "start_date": new.start_date,
                 "end_date": new.end_date,
                 "half_day": new.half_day,
                 "days": days,
                 "balance_year": year,
                 "reason": new.reason,
-                "approval_id": task["id"],
+                "approval_id": task.id,
                 "created_by": actor.user_uuid,
             },
+            leave_type.code,
         )
         repo.change_balance(tx, "leave_balance.reserved", row, year, pending=days)
-    return _leave({**row, "leave_type_code": leave_type["code"]})
+    return to_leave(row)
 
 
 def get_leave(tenant: Tenant, actor: Actor, scope: str, leave_id: UUID) -> Leave:
     with tenant_tx(tenant, actor) as tx:
-        return _leave(_visible_leave(tx, scope, actor, leave_id))
+        return to_leave(_visible_leave(tx, scope, actor, leave_id))
 
 
 def list_leaves(
@@ -134,8 +136,8 @@ def list_leaves(
     """Keyset pages, newest start date first; `from`/`to` select leaves overlapping that range."""
     after = decode_keyset(cursor, dt.date.fromisoformat, UUID)
     with tenant_tx(tenant, actor) as tx:
-        rows = repo.list_page(tx, visible(tx, scope, actor), filters, after, limit + 1)
-    return page_of(rows, limit, lambda last: [last["start_date"].isoformat(), str(last["id"])], _leave)
+        rows = repo.leaves_page(tx, visible(tx, scope, actor), filters, after, limit + 1)
+    return page_of(rows, limit, lambda last: [last.start_date.isoformat(), str(last.id)], to_leave)
 
 
 def cancel_leave(tenant: Tenant, actor: Actor, scope: str, leave_id: UUID) -> Leave:
@@ -144,18 +146,18 @@ def cancel_leave(tenant: Tenant, actor: Actor, scope: str, leave_id: UUID) -> Le
         _visible_leave(tx, scope, actor, leave_id)
         engine.cancel_open(tx, ENTITY, leave_id)  # tasks before the leave: the order decisions lock in
         leave = _locked(tx, leave_id)
-        if leave["status"] == "pending":
+        if leave.status == "pending":
             engine.cancel_open(tx, ENTITY, leave_id)  # a next step opened while we waited
-            repo.change_balance(tx, "leave_balance.released", leave, leave["balance_year"], pending=-leave["days"])
-        elif leave["status"] == "approved":
-            if scope != "all" and leave["start_date"] <= repo.calendar(tx).today():
+            repo.change_balance(tx, "leave_balance.released", leave, leave.balance_year, pending=-leave.days)
+        elif leave.status == "approved":
+            if scope != "all" and leave.start_date <= repo.calendar(tx).today():
                 raise Conflict("This leave has already started; ask HR to cancel it.")
-            repo.change_balance(tx, "leave_balance.restored", leave, leave["balance_year"], used=-leave["days"])
+            repo.change_balance(tx, "leave_balance.restored", leave, leave.balance_year, used=-leave.days)
         else:
-            raise Conflict(f"This leave is already {leave['status']}.")
+            raise Conflict(f"This leave is already {leave.status}.")
         repo.update_leave(tx, leave_id, {"status": "cancelled"})
-        declare(tx, Change("leave", (leave["employee_id"],)))
-        return _leave(_locked(tx, leave_id))
+        declare(tx, Change("leave", (leave.employee_id,)))
+        return to_leave(_locked(tx, leave_id))
 
 
 def decide_leave(tenant: Tenant, actor: Actor, scope: str, leave_id: UUID, decision: DecisionIn) -> Decision:
@@ -164,50 +166,49 @@ def decide_leave(tenant: Tenant, actor: Actor, scope: str, leave_id: UUID, decis
         leave = _visible_leave(tx, scope, actor, leave_id)
         task = engine.open_task(tx, ENTITY, leave_id)
         if task is None:
-            raise Conflict(f"This leave has no pending approval (it is {leave['status']}).")
-        return engine.decide(tx, task["id"], decision)
+            raise Conflict(f"This leave has no pending approval (it is {leave.status}).")
+        return engine.decide(tx, task.id, decision)
 
 
 # ---------------------------------------------------------------- the approval engine's side
 
 
-def on_step(tx: TenantTx, leave_id: UUID, task: dict[str, Any]) -> None:
-    repo.update_leave(tx, leave_id, {"approval_id": task["id"]})
+def on_step(tx: TenantTx, leave_id: UUID, approval_id: UUID) -> None:
+    """The leave now waits on task `approval_id` (a later step)."""
+    repo.update_leave(tx, leave_id, {"approval_id": approval_id})
 
 
 def finalise(tx: TenantTx, leave_id: UUID, outcome: str) -> str:
     """Approved: the reserved days become used. Rejected: they are released. Exactly once (locked rows)."""
     leave = _locked(tx, leave_id)
-    if leave["status"] != "pending":
-        raise Conflict(f"This leave is already {leave['status']}.")
+    if leave.status != "pending":
+        raise Conflict(f"This leave is already {leave.status}.")
     if outcome == "approved":
-        repo.change_balance(
-            tx, "leave_balance.used", leave, leave["balance_year"], pending=-leave["days"], used=leave["days"]
-        )
+        repo.change_balance(tx, "leave_balance.used", leave, leave.balance_year, pending=-leave.days, used=leave.days)
     else:
-        repo.change_balance(tx, "leave_balance.released", leave, leave["balance_year"], pending=-leave["days"])
+        repo.change_balance(tx, "leave_balance.released", leave, leave.balance_year, pending=-leave.days)
     repo.update_leave(tx, leave_id, {"status": outcome, "decided_at": dt.datetime.now(dt.UTC)})
-    declare(tx, Change("leave", (leave["employee_id"],)))
+    declare(tx, Change("leave", (leave.employee_id,)))
     return outcome
 
 
 # ---------------------------------------------------------------- rules
 
 
-def _requester(tx: TenantTx, actor: Actor, scope: str, employee_id: UUID | None) -> dict[str, Any]:
+def _requester(tx: TenantTx, actor: Actor, scope: str, employee_id: UUID | None) -> EmployeeRow:
     if employee_id is None:
         employee_id = caller_employee_id(tx, actor)
         if employee_id is None:
             raise _invalid("employeeId", "missing", "your user has no employee record: name the employee")
-    employee = employees.find(tx, employee_id, visible(tx, scope, actor))
+    employee = employees.get(tx, employee_id, visible(tx, scope, actor))
     if employee is None:
         raise NotFound("No such employee.")
-    if employee["status"] == "terminated":
+    if employee.status == "terminated":
         raise _invalid("employeeId", "terminated", "the employee has left the organisation")
     return employee
 
 
-def _check_dates(new: LeaveRequest, employee: dict[str, Any], leave_type: dict[str, Any], start_month: int) -> int:
+def _check_dates(new: LeaveRequest, employee: EmployeeRow, leave_type: LeaveTypeRow, start_month: int) -> int:
     """The leave year of the request, after checking its dates against the rules."""
     if new.end_date < new.start_date:
         raise _invalid("endDate", "before_start", "must not be before startDate")
@@ -223,11 +224,11 @@ def _check_dates(new: LeaveRequest, employee: dict[str, Any], leave_type: dict[s
     if new.half_day is not None:
         if new.start_date != new.end_date:
             raise _invalid("halfDay", "multi_day", "a half day is requested for a single date")
-        if not leave_type["allow_half_day"]:
+        if not leave_type.allow_half_day:
             raise _invalid("halfDay", "not_allowed", "this leave type does not allow half days")
-    if new.start_date < employee["date_of_joining"]:
+    if new.start_date < employee.date_of_joining:
         raise _invalid("startDate", "before_joining", "must not be before the employee's date of joining")
-    leaving = employee["date_of_leaving"]
+    leaving = employee.date_of_leaving
     if leaving is not None and new.end_date > leaving:
         raise _invalid("endDate", "after_leaving", "must not be after the employee's date of leaving")
     return year
@@ -238,42 +239,42 @@ def _refuse_overlap(tx: TenantTx, employee_id: UUID, new: LeaveRequest) -> None:
     clashes = [
         row
         for row in repo.active_leaves_between(tx, employee_id, new.start_date, new.end_date)
-        if overlaps(wanted, (row["start_date"], row["end_date"], row["half_day"]))
+        if overlaps(wanted, (row.start_date, row.end_date, row.half_day))
     ]
     if clashes:
         raise Conflict(
             "The employee already has pending or approved leave on some of these dates.",
-            overlapping=[str(row["id"]) for row in clashes],
+            overlapping=[str(row.id) for row in clashes],
         )
 
 
-def _reserve(tx: TenantTx, employee_id: UUID, leave_type: dict[str, Any], year: int, days: Decimal) -> None:
+def _reserve(tx: TenantTx, employee_id: UUID, leave_type: LeaveTypeRow, year: int, days: Decimal) -> None:
     """Lock the balance row and check it holds `days` (paid types); the caller then adds them as pending."""
-    if not leave_type["paid"]:
-        repo.ensure_balance(tx, employee_id, leave_type["id"], year)
-        repo.lock_balance(tx, employee_id, leave_type["id"], year)
+    if not leave_type.paid:
+        repo.ensure_balance(tx, employee_id, leave_type.id, year)
+        repo.lock_balance(tx, employee_id, leave_type.id, year)
         return
-    balance = repo.lock_balance(tx, employee_id, leave_type["id"], year)
-    available = balance["available"] if balance else Decimal(0)
+    balance = repo.lock_balance(tx, employee_id, leave_type.id, year)
+    available = balance.available if balance else Decimal(0)
     if days > available:
         raise Invalid(
-            f"Insufficient {leave_type['code']} balance for {year}: {days} day(s) requested, {available} available.",
+            f"Insufficient {leave_type.code} balance for {year}: {days} day(s) requested, {available} available.",
             errors=[{"field": "body.leaveTypeId", "type": "insufficient_balance", "message": "not enough days left"}],
             requested=float(days),
             available=float(available),
-            leaveTypeCode=leave_type["code"],
+            leaveTypeCode=leave_type.code,
             year=year,
         )
 
 
-def _visible_leave(tx: TenantTx, scope: str, actor: Actor, leave_id: UUID) -> dict[str, Any]:
+def _visible_leave(tx: TenantTx, scope: str, actor: Actor, leave_id: UUID) -> LeaveRow:
     row = repo.find_leave(tx, leave_id, visible(tx, scope, actor))
     if row is None:
         raise NotFound("No such leave.")
     return row
 
 
-def _locked(tx: TenantTx, leave_id: UUID) -> dict[str, Any]:
+def _locked(tx: TenantTx, leave_id: UUID) -> LeaveRow:
     row = repo.lock_leave(tx, leave_id)
     if row is None:
         raise NotFound("No such leave.")
@@ -287,9 +288,36 @@ def _invalid(field: str, kind: str, message: str) -> Invalid:
     )
 
 
-def _leave_type(row: dict[str, Any]) -> LeaveType:
-    return LeaveType(leave_type_id=row["id"], **{k: row[k] for k in LeaveType.model_fields if k != "leave_type_id"})
+def _leave_type(row: LeaveTypeRow) -> LeaveType:
+    return LeaveType(
+        leave_type_id=row.id,
+        code=row.code,
+        name=row.name,
+        annual_quota=float(row.annual_quota),
+        carry_forward_max=float(row.carry_forward_max),
+        allow_half_day=row.allow_half_day,
+        paid=row.paid,
+        is_active=row.is_active,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
 
 
-def _leave(row: dict[str, Any]) -> Leave:
-    return Leave(leave_id=row["id"], **{k: row[k] for k in Leave.model_fields if k != "leave_id"})
+def to_leave(row: LeaveRow) -> Leave:
+    """The wire model of a leave row (also the employee dashboard's pending leaves)."""
+    return Leave(
+        leave_id=row.id,
+        employee_id=row.employee_id,
+        leave_type_id=row.leave_type_id,
+        leave_type_code=row.leave_type_code,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        half_day=row.half_day,
+        days=float(row.days),
+        status=row.status,
+        reason=row.reason,
+        approval_id=row.approval_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        decided_at=row.decided_at,
+    )

@@ -1,124 +1,281 @@
-"""Organisation SQL: reads and checks on the tenant's departments, designations and holidays.
+"""SQL of the organisation domain: the tenant's departments, designations and holidays; every table
+through `tx.t(...)`, every value bound.
 
-Writes go through `hrms.db.crud` (audited) from the service; only reads and locks live here.
+Rows come out typed: each row shape is a frozen dataclass below, filled by psycopg's `class_row`
+(reads select exactly the dataclass's fields) or, for the audited writes of `hrms.db.crud` (which
+return dict rows), by `_typed`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from psycopg import sql
+from psycopg.rows import class_row, scalar_row
 
+from hrms.db import crud
 from hrms.db.postgres import TenantTx, transaction
 
-Row = dict[str, Any]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
+Params = Sequence[object] | Mapping[str, object]
 
 COUNTED_STATUSES = ("active", "on_leave")
+DEPARTMENTS, DEPARTMENT = "departments", "department"
+DESIGNATIONS, DESIGNATION = "designations", "designation"
+HOLIDAYS, HOLIDAY = "holidays", "holiday"
 
 
-def departments(tx: TenantTx) -> list[Row]:
-    return tx.execute(
-        sql.SQL(
-            "SELECT id, name, code, parent_id, head_employee_id, description, created_at, updated_at FROM {}"
-        ).format(tx.t("departments"))
-    ).fetchall()
+# ---------------------------------------------------------------- row shapes
 
 
-def designations(tx: TenantTx) -> list[Row]:
-    return tx.execute(
-        sql.SQL("SELECT id, title, level, department_id, created_at, updated_at FROM {}").format(tx.t("designations"))
-    ).fetchall()
+@dataclass(frozen=True)
+class DepartmentRow:
+    """A `departments` row."""
+
+    id: UUID
+    name: str
+    code: str
+    parent_id: UUID | None
+    head_employee_id: UUID | None
+    description: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
 
 
-def holidays(tx: TenantTx, year: int, after: dt.date | None, limit: int) -> list[Row]:
-    return tx.execute(
-        sql.SQL(
-            "SELECT id, date, name, created_at FROM {} WHERE date >= %(start)s AND date < %(end)s"
-            " AND (%(after)s::date IS NULL OR date > %(after)s) ORDER BY date LIMIT %(limit)s"
-        ).format(tx.t("holidays")),
-        {"start": dt.date(year, 1, 1), "end": dt.date(year + 1, 1, 1), "after": after, "limit": limit},
-    ).fetchall()
+@dataclass(frozen=True)
+class DesignationRow:
+    """A `designations` row."""
+
+    id: UUID
+    title: str
+    level: int | None
+    department_id: UUID | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class HolidayRow:
+    """A `holidays` row."""
+
+    id: UUID
+    date: dt.date
+    name: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class DepartmentUsage:
+    """What still refers to a department: employees (any status), sub-departments, designations."""
+
+    employees: int
+    sub_departments: int
+    designations: int
+
+
+@dataclass(frozen=True)
+class HierarchyRow:
+    """A department with its head's name and its direct active/on-leave headcount."""
+
+    id: UUID
+    name: str
+    code: str
+    parent_id: UUID | None
+    head_employee_id: UUID | None
+    head_name: str | None
+    employee_count: int
+
+
+@dataclass(frozen=True)
+class TenantRef:
+    """An active tenant of the registry."""
+
+    id: UUID
+    slug: str
+    schema_name: str
+
+
+# ---------------------------------------------------------------- departments
+
+
+def departments(tx: TenantTx) -> list[DepartmentRow]:
+    return _all(tx, DepartmentRow, sql.SQL("SELECT {} FROM {}").format(_columns(DepartmentRow), tx.t(DEPARTMENTS)))
+
+
+def department(tx: TenantTx, department_id: UUID, *, for_update: bool = False) -> DepartmentRow:
+    """The department (404 if there is none), locked for the rest of the transaction with `for_update`."""
+    return _typed(DepartmentRow, crud.get_or_404(tx, DEPARTMENTS, department_id, DEPARTMENT, for_update=for_update))
+
+
+def insert_department(tx: TenantTx, values: Mapping[str, Any]) -> DepartmentRow:
+    """Audited (`department.created`)."""
+    return _typed(DepartmentRow, crud.insert(tx, DEPARTMENTS, DEPARTMENT, values))
+
+
+def update_department(tx: TenantTx, department_id: UUID, changes: Mapping[str, Any]) -> DepartmentRow:
+    """Audited (`department.updated`)."""
+    return _typed(DepartmentRow, crud.update(tx, DEPARTMENTS, DEPARTMENT, department_id, changes))
+
+
+def delete_department(tx: TenantTx, department_id: UUID) -> None:
+    """Audited (`department.deleted`); 404 if there is none."""
+    crud.delete(tx, DEPARTMENTS, DEPARTMENT, department_id)
 
 
 def lock_departments(tx: TenantTx) -> None:
     """Lock every department row in one order, so concurrent re-parentings cannot build a cycle together."""
-    tx.execute(sql.SQL("SELECT id FROM {} ORDER BY id FOR NO KEY UPDATE").format(tx.t("departments")))
-
-
-def exists(tx: TenantTx, table: str, row_id: UUID) -> bool:
-    return tx.execute(sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(tx.t(table)), (row_id,)).fetchone() is not None
-
-
-def employee_status(tx: TenantTx, employee_id: UUID) -> str | None:
-    row = tx.execute(
-        sql.SQL("SELECT status FROM {} WHERE id = %s").format(tx.t("employees")), (employee_id,)
-    ).fetchone()
-    return row["status"] if row else None
+    tx.execute(sql.SQL("SELECT id FROM {} ORDER BY id FOR NO KEY UPDATE").format(tx.t(DEPARTMENTS)))
 
 
 def ancestors(tx: TenantTx, department_id: UUID) -> set[UUID]:
     """The department and every department above it (UNION stops even on a corrupted cyclic chain)."""
-    rows = tx.execute(
-        sql.SQL(
-            "WITH RECURSIVE up (id, parent_id) AS ("
-            " SELECT id, parent_id FROM {d} WHERE id = %s"
-            " UNION SELECT d.id, d.parent_id FROM {d} d JOIN up ON d.id = up.parent_id"
-            ") SELECT id FROM up"
-        ).format(d=tx.t("departments")),
-        (department_id,),
-    ).fetchall()
-    return {row["id"] for row in rows}
+    query = sql.SQL(
+        "WITH RECURSIVE up (id, parent_id) AS ("
+        " SELECT id, parent_id FROM {d} WHERE id = %s"
+        " UNION SELECT d.id, d.parent_id FROM {d} d JOIN up ON d.id = up.parent_id"
+        ") SELECT id FROM up"
+    ).format(d=tx.t(DEPARTMENTS))
+    with tx.conn.cursor(row_factory=scalar_row) as cursor:
+        return set(cursor.execute(query, (department_id,)).fetchall())
 
 
-def department_usage(tx: TenantTx, department_id: UUID) -> dict[str, int]:
-    """What still refers to a department: employees (any status), sub-departments, designations."""
-    row = tx.execute(
-        sql.SQL(
-            "SELECT (SELECT count(*) FROM {e} WHERE department_id = %(id)s) AS employees,"
-            " (SELECT count(*) FROM {d} WHERE parent_id = %(id)s) AS sub_departments,"
-            " (SELECT count(*) FROM {g} WHERE department_id = %(id)s) AS designations"
-        ).format(e=tx.t("employees"), d=tx.t("departments"), g=tx.t("designations")),
-        {"id": department_id},
-    ).fetchone()
-    assert row is not None
-    return {key: int(value) for key, value in row.items()}
+def department_usage(tx: TenantTx, department_id: UUID) -> DepartmentUsage:
+    query = sql.SQL(
+        "SELECT (SELECT count(*) FROM {e} WHERE department_id = %(id)s) AS employees,"
+        " (SELECT count(*) FROM {d} WHERE parent_id = %(id)s) AS sub_departments,"
+        " (SELECT count(*) FROM {g} WHERE department_id = %(id)s) AS designations"
+    ).format(e=tx.t("employees"), d=tx.t(DEPARTMENTS), g=tx.t(DESIGNATIONS))
+    usage = _one(tx, DepartmentUsage, query, {"id": department_id})
+    assert usage is not None
+    return usage
+
+
+def hierarchy_rows(tx: TenantTx) -> list[HierarchyRow]:
+    """Every department with its direct active/on-leave headcount and its head's name."""
+    query = sql.SQL(
+        "SELECT d.id, d.name, d.code, d.parent_id, d.head_employee_id,"
+        " h.first_name || ' ' || h.last_name AS head_name, coalesce(c.n, 0) AS employee_count"
+        " FROM {d} d"
+        " LEFT JOIN {e} h ON h.id = d.head_employee_id"
+        " LEFT JOIN (SELECT department_id, count(*) AS n FROM {e}"
+        "  WHERE status = ANY(%s) AND department_id IS NOT NULL GROUP BY department_id) c"
+        " ON c.department_id = d.id"
+    ).format(d=tx.t(DEPARTMENTS), e=tx.t("employees"))
+    return _all(tx, HierarchyRow, query, (list(COUNTED_STATUSES),))
+
+
+# ---------------------------------------------------------------- designations
+
+
+def designations(tx: TenantTx) -> list[DesignationRow]:
+    return _all(tx, DesignationRow, sql.SQL("SELECT {} FROM {}").format(_columns(DesignationRow), tx.t(DESIGNATIONS)))
+
+
+def designation(tx: TenantTx, designation_id: UUID, *, for_update: bool = False) -> DesignationRow:
+    """The designation (404 if there is none), locked for the rest of the transaction with `for_update`."""
+    row = crud.get_or_404(tx, DESIGNATIONS, designation_id, DESIGNATION, for_update=for_update)
+    return _typed(DesignationRow, row)
+
+
+def insert_designation(tx: TenantTx, values: Mapping[str, Any]) -> DesignationRow:
+    """Audited (`designation.created`)."""
+    return _typed(DesignationRow, crud.insert(tx, DESIGNATIONS, DESIGNATION, values))
+
+
+def update_designation(tx: TenantTx, designation_id: UUID, changes: Mapping[str, Any]) -> DesignationRow:
+    """Audited (`designation.updated`)."""
+    return _typed(DesignationRow, crud.update(tx, DESIGNATIONS, DESIGNATION, designation_id, changes))
+
+
+def delete_designation(tx: TenantTx, designation_id: UUID) -> None:
+    """Audited (`designation.deleted`); 404 if there is none."""
+    crud.delete(tx, DESIGNATIONS, DESIGNATION, designation_id)
 
 
 def designation_holders(tx: TenantTx, designation_id: UUID) -> int:
-    row = tx.execute(
-        sql.SQL("SELECT count(*) AS n FROM {} WHERE designation_id = %s").format(tx.t("employees")), (designation_id,)
-    ).fetchone()
-    return int(row["n"]) if row else 0
+    query = sql.SQL("SELECT count(*) FROM {} WHERE designation_id = %s").format(tx.t("employees"))
+    return int(_scalar(tx, query, (designation_id,)) or 0)
 
 
-def hierarchy_rows(tx: TenantTx) -> list[Row]:
-    """Every department with its direct active/on-leave headcount and its head's name."""
-    return tx.execute(
-        sql.SQL(
-            "SELECT d.id, d.name, d.code, d.parent_id, d.head_employee_id,"
-            " h.first_name || ' ' || h.last_name AS head_name, coalesce(c.n, 0) AS employee_count"
-            " FROM {d} d"
-            " LEFT JOIN {e} h ON h.id = d.head_employee_id"
-            " LEFT JOIN (SELECT department_id, count(*) AS n FROM {e}"
-            "  WHERE status = ANY(%s) AND department_id IS NOT NULL GROUP BY department_id) c"
-            " ON c.department_id = d.id"
-        ).format(d=tx.t("departments"), e=tx.t("employees")),
-        (list(COUNTED_STATUSES),),
-    ).fetchall()
+# ---------------------------------------------------------------- holidays
+
+
+def holidays(tx: TenantTx, year: int, after: dt.date | None, limit: int) -> list[HolidayRow]:
+    query = sql.SQL(
+        "SELECT {} FROM {} WHERE date >= %(start)s AND date < %(end)s"
+        " AND (%(after)s::date IS NULL OR date > %(after)s) ORDER BY date LIMIT %(limit)s"
+    ).format(_columns(HolidayRow), tx.t(HOLIDAYS))
+    params = {"start": dt.date(year, 1, 1), "end": dt.date(year + 1, 1, 1), "after": after, "limit": limit}
+    return _all(tx, HolidayRow, query, params)
+
+
+def insert_holiday(tx: TenantTx, values: Mapping[str, Any]) -> HolidayRow:
+    """Audited (`holiday.created`)."""
+    return _typed(HolidayRow, crud.insert(tx, HOLIDAYS, HOLIDAY, values))
+
+
+def delete_holiday(tx: TenantTx, holiday_id: UUID) -> None:
+    """Audited (`holiday.deleted`); 404 if there is none."""
+    crud.delete(tx, HOLIDAYS, HOLIDAY, holiday_id)
+
+
+# ---------------------------------------------------------------- checks and settings
+
+
+def exists(tx: TenantTx, table: str, row_id: UUID) -> bool:
+    return _scalar(tx, sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(tx.t(table)), (row_id,)) is not None
+
+
+def employee_status(tx: TenantTx, employee_id: UUID) -> str | None:
+    status = _scalar(tx, sql.SQL("SELECT status FROM {} WHERE id = %s").format(tx.t("employees")), (employee_id,))
+    return None if status is None else str(status)
 
 
 def tenant_timezone(tx: TenantTx) -> str | None:
-    row = tx.execute(
-        sql.SQL("SELECT value #>> '{{}}' AS tz FROM {} WHERE key = 'timezone'").format(tx.t("organization_settings"))
-    ).fetchone()
-    return row["tz"] if row else None
+    """The organisation setting `timezone` (an IANA name, not checked here), if set."""
+    query = sql.SQL("SELECT value #>> '{{}}' FROM {} WHERE key = 'timezone'").format(tx.t("organization_settings"))
+    zone = _scalar(tx, query, ())
+    return None if zone is None else str(zone)
 
 
-def active_tenants() -> list[Row]:
+def active_tenants() -> list[TenantRef]:
     """Every active tenant of the registry (id, slug, schema name), for the cache warm-up."""
-    with transaction() as conn:
-        return conn.execute(
+    with transaction() as conn, conn.cursor(row_factory=class_row(TenantRef)) as cursor:
+        return cursor.execute(
             "SELECT id, slug, schema_name FROM public.tenants WHERE status = 'active' ORDER BY schema_name"
         ).fetchall()
+
+
+# ---------------------------------------------------------------- typed rows
+
+
+def _columns(shape: type[DataclassInstance]) -> sql.Composed:
+    """The columns a row shape holds, as a select list."""
+    return sql.SQL(", ").join(sql.Identifier(f.name) for f in fields(shape))
+
+
+def _typed(shape: type[R], row: Mapping[str, Any]) -> R:
+    """A dict row (from `hrms.db.crud`) as its row shape: the one place dict rows become typed."""
+    return shape(**{f.name: row[f.name] for f in fields(shape)})
+
+
+def _one(tx: TenantTx, shape: type[R], query: sql.SQL | sql.Composed, params: Params) -> R | None:
+    with tx.conn.cursor(row_factory=class_row(shape)) as cursor:
+        return cursor.execute(query, params).fetchone()
+
+
+def _all(tx: TenantTx, shape: type[R], query: sql.SQL | sql.Composed, params: Params | None = None) -> list[R]:
+    with tx.conn.cursor(row_factory=class_row(shape)) as cursor:
+        return cursor.execute(query, params).fetchall()
+
+
+def _scalar(tx: TenantTx, query: sql.SQL | sql.Composed, params: Params) -> Any:
+    with tx.conn.cursor(row_factory=scalar_row) as cursor:
+        return cursor.execute(query, params).fetchone()

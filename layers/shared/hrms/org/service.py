@@ -1,6 +1,6 @@
 """Organisation rules: departments (a tree), designations, holidays, the cached hierarchy.
 
-One `tenant_tx` per operation; writes go through `hrms.db.crud` (audit row in the same
+One `tenant_tx` per operation; writes are audited (the repo writes through `hrms.db.crud`, audit row in the same
 transaction) and department/designation writes bump the org cache epoch in that transaction.
 Lists of departments and designations and the hierarchy are served from `org:{t}:<view>`.
 """
@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 
-from hrms.db import crud
 from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.errors import Conflict, DomainError, Invalid
@@ -33,10 +32,11 @@ from hrms.org.models import (
     NewHoliday,
     OrgHierarchy,
 )
+from hrms.org.repo import DepartmentRow, DesignationRow, HolidayRow
 from hrms.pagination import Page, decode_keyset, encode_cursor
 from hrms.tenancy import Actor, Tenant
 
-Data = dict[str, Any]
+Data = dict[str, Any]  # the plain JSON of a cached view (never a database row)
 
 
 def _invalid_field(field: str, message: str) -> Invalid:
@@ -57,8 +57,17 @@ def _page(
 # ---------------------------------------------------------------- departments
 
 
-def _department(row: Data) -> Department:
-    return Department(department_id=row["id"], **{k: row[k] for k in Department.model_fields if k != "department_id"})
+def _department(row: DepartmentRow) -> Department:
+    return Department(
+        department_id=row.id,
+        name=row.name,
+        code=row.code,
+        parent_id=row.parent_id,
+        head_employee_id=row.head_employee_id,
+        description=row.description,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
 
 
 def _department_key(item: Data) -> list[str]:
@@ -81,7 +90,7 @@ def list_departments(tenant: Tenant, actor: Actor, limit: int, cursor: str | Non
 
 def get_department(tenant: Tenant, actor: Actor, department_id: UUID) -> Department:
     with tenant_tx(tenant, actor) as tx:
-        return _department(crud.get_or_404(tx, "departments", department_id, "department"))
+        return _department(repo.department(tx, department_id))
 
 
 def _check_head(tx: TenantTx, employee_id: UUID | None) -> None:
@@ -112,7 +121,7 @@ def create_department(tenant: Tenant, actor: Actor, new: NewDepartment) -> Depar
     with tenant_tx(tenant, actor) as tx:
         _check_parent(tx, new.parent_id)
         _check_head(tx, new.head_employee_id)
-        row = crud.insert(tx, "departments", "department", new.model_dump())
+        row = repo.insert_department(tx, new.model_dump())
         declare(tx, Change("department"))  # departments by headcount
     return _department(row)
 
@@ -122,12 +131,12 @@ def update_department(tenant: Tenant, actor: Actor, department_id: UUID, patch: 
     with tenant_tx(tenant, actor) as tx:
         if changes.get("parent_id") is not None:
             repo.lock_departments(tx)  # re-parentings run one at a time: no cycle built by two of them
-        crud.get_or_404(tx, "departments", department_id, "department", for_update=True)
+        repo.department(tx, department_id, for_update=True)
         if "parent_id" in changes:
             _check_parent(tx, changes["parent_id"], department_id)
         if "head_employee_id" in changes:
             _check_head(tx, changes["head_employee_id"])
-        row = crud.update(tx, "departments", "department", department_id, changes)
+        row = repo.update_department(tx, department_id, changes)
         if "name" in changes:
             declare(tx, Change("department"))  # the dashboards show department names too
         elif changes:
@@ -137,26 +146,36 @@ def update_department(tenant: Tenant, actor: Actor, department_id: UUID, patch: 
 
 def delete_department(tenant: Tenant, actor: Actor, department_id: UUID) -> None:
     with tenant_tx(tenant, actor) as tx:
-        crud.get_or_404(tx, "departments", department_id, "department", for_update=True)
+        repo.department(tx, department_id, for_update=True)
         counts = repo.department_usage(tx, department_id)
-        if any(counts.values()):
-            in_use = ", ".join(f"{n} {what.replace('_', '-')}" for what, n in counts.items() if n)
+        named = (
+            ("employees", counts.employees),
+            ("sub-departments", counts.sub_departments),
+            ("designations", counts.designations),
+        )
+        if any(n for _, n in named):
+            in_use = ", ".join(f"{n} {what}" for what, n in named if n)
             usage = {
-                "employees": counts["employees"],
-                "subDepartments": counts["sub_departments"],
-                "designations": counts["designations"],
+                "employees": counts.employees,
+                "subDepartments": counts.sub_departments,
+                "designations": counts.designations,
             }
             raise Conflict(f"The department still has {in_use}; move or remove them first.", usage=usage)
-        crud.delete(tx, "departments", "department", department_id)
+        repo.delete_department(tx, department_id)
         declare(tx, Change("department"))
 
 
 # ---------------------------------------------------------------- designations
 
 
-def _designation(row: Data) -> Designation:
+def _designation(row: DesignationRow) -> Designation:
     return Designation(
-        designation_id=row["id"], **{k: row[k] for k in Designation.model_fields if k != "designation_id"}
+        designation_id=row.id,
+        title=row.title,
+        level=row.level,
+        department_id=row.department_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -185,7 +204,7 @@ def list_designations(
 
 def get_designation(tenant: Tenant, actor: Actor, designation_id: UUID) -> Designation:
     with tenant_tx(tenant, actor) as tx:
-        return _designation(crud.get_or_404(tx, "designations", designation_id, "designation"))
+        return _designation(repo.designation(tx, designation_id))
 
 
 def _check_department(tx: TenantTx, department_id: UUID | None) -> None:
@@ -196,7 +215,7 @@ def _check_department(tx: TenantTx, department_id: UUID | None) -> None:
 def create_designation(tenant: Tenant, actor: Actor, new: NewDesignation) -> Designation:
     with tenant_tx(tenant, actor) as tx:
         _check_department(tx, new.department_id)
-        row = crud.insert(tx, "designations", "designation", new.model_dump())
+        row = repo.insert_designation(tx, new.model_dump())
         invalidate_org(tx)
     return _designation(row)
 
@@ -204,10 +223,10 @@ def create_designation(tenant: Tenant, actor: Actor, new: NewDesignation) -> Des
 def update_designation(tenant: Tenant, actor: Actor, designation_id: UUID, patch: DesignationPatch) -> Designation:
     changes = patch.model_dump(exclude_unset=True)
     with tenant_tx(tenant, actor) as tx:
-        crud.get_or_404(tx, "designations", designation_id, "designation", for_update=True)
+        repo.designation(tx, designation_id, for_update=True)
         if "department_id" in changes:
             _check_department(tx, changes["department_id"])
-        row = crud.update(tx, "designations", "designation", designation_id, changes)
+        row = repo.update_designation(tx, designation_id, changes)
         if changes:
             invalidate_org(tx)
     return _designation(row)
@@ -215,19 +234,19 @@ def update_designation(tenant: Tenant, actor: Actor, designation_id: UUID, patch
 
 def delete_designation(tenant: Tenant, actor: Actor, designation_id: UUID) -> None:
     with tenant_tx(tenant, actor) as tx:
-        crud.get_or_404(tx, "designations", designation_id, "designation", for_update=True)
+        repo.designation(tx, designation_id, for_update=True)
         holders = repo.designation_holders(tx, designation_id)
         if holders:
             raise Conflict(f"{holders} employee(s) still hold this designation.", usage={"employees": holders})
-        crud.delete(tx, "designations", "designation", designation_id)
+        repo.delete_designation(tx, designation_id)
         invalidate_org(tx)
 
 
 # ---------------------------------------------------------------- holidays
 
 
-def _holiday(row: Data) -> Holiday:
-    return Holiday(holiday_id=row["id"], date=row["date"], name=row["name"], created_at=row["created_at"])
+def _holiday(row: HolidayRow) -> Holiday:
+    return Holiday(holiday_id=row.id, date=row.date, name=row.name, created_at=row.created_at)
 
 
 def _current_year(tx: TenantTx) -> int:
@@ -246,17 +265,17 @@ def list_holidays(tenant: Tenant, actor: Actor, year: int | None, limit: int, cu
         rows = repo.holidays(tx, year or _current_year(tx), after_date, limit + 1)
     page = rows[:limit]
     more = len(rows) > limit
-    return Page(items=[_holiday(r) for r in page], next_cursor=encode_cursor([page[-1]["date"]]) if more else None)
+    return Page(items=[_holiday(r) for r in page], next_cursor=encode_cursor([page[-1].date]) if more else None)
 
 
 def create_holiday(tenant: Tenant, actor: Actor, new: NewHoliday) -> Holiday:
     with tenant_tx(tenant, actor) as tx:
-        return _holiday(crud.insert(tx, "holidays", "holiday", new.model_dump()))
+        return _holiday(repo.insert_holiday(tx, new.model_dump()))
 
 
 def delete_holiday(tenant: Tenant, actor: Actor, holiday_id: UUID) -> None:
     with tenant_tx(tenant, actor) as tx:
-        crud.delete(tx, "holidays", "holiday", holiday_id)
+        repo.delete_holiday(tx, holiday_id)
 
 
 # ---------------------------------------------------------------- hierarchy
@@ -267,20 +286,20 @@ def _hierarchy_data(tx: TenantTx) -> Data:
         nodes: dict[str, Data] = {}
         parents: dict[str, str | None] = {}
         for row in repo.hierarchy_rows(tx):
-            key = str(row["id"])
+            key = str(row.id)
             head = None
-            if row["head_employee_id"] is not None:
-                head = {"employee_id": str(row["head_employee_id"]), "name": row["head_name"]}
+            if row.head_employee_id is not None:
+                head = {"employee_id": str(row.head_employee_id), "name": row.head_name}
             nodes[key] = {
                 "department_id": key,
-                "name": row["name"],
-                "code": row["code"],
-                "employee_count": int(row["employee_count"]),
-                "total_employee_count": int(row["employee_count"]),
+                "name": row.name,
+                "code": row.code,
+                "employee_count": int(row.employee_count),
+                "total_employee_count": int(row.employee_count),
                 "head": head,
                 "children": [],
             }
-            parents[key] = str(row["parent_id"]) if row["parent_id"] is not None else None
+            parents[key] = str(row.parent_id) if row.parent_id is not None else None
         roots: list[Data] = []
         for key in sorted(nodes, key=lambda k: _department_key(nodes[k])):
             parent = parents[key]
@@ -318,11 +337,11 @@ def get_hierarchy(tenant: Tenant, actor: Actor) -> OrgHierarchy:
 def preload_org_caches(slug: str | None = None) -> dict[str, int]:
     """Recompute org:{t}:departments|designations|hierarchy for every active tenant (or the one with
     `slug`); a failing tenant is logged and skipped."""
-    tenants = [row for row in repo.active_tenants() if slug is None or row["slug"] == slug]
+    tenants = [ref for ref in repo.active_tenants() if slug is None or ref.slug == slug]
     warmed = 0
-    for row in tenants:
+    for ref in tenants:
         try:
-            with tenant_tx(Tenant(row["id"], row["schema_name"])) as tx:
+            with tenant_tx(Tenant(ref.id, ref.schema_name)) as tx:
                 drop_cached(tx)
                 _department_list(tx)
                 _designation_list(tx)
@@ -330,6 +349,6 @@ def preload_org_caches(slug: str | None = None) -> dict[str, int]:
             warmed += 1
         except (psycopg.Error, DomainError, ValueError) as exc:
             logger.warning(
-                "Org cache warm-up failed for a tenant", extra={"tenant_id": str(row["id"]), "error": repr(exc)}
+                "Org cache warm-up failed for a tenant", extra={"tenant_id": str(ref.id), "error": repr(exc)}
             )
     return {"tenants": len(tenants), "warmed": warmed, "failed": len(tenants) - warmed}

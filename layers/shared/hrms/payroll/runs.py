@@ -65,7 +65,7 @@ def process_payroll(tenant: Tenant, actor: Actor, month_text: str) -> PayrollRun
             )
         run_id = _claim_month(tx, actor, month)
         task = engine.start(tx, ENTITY, run_id, None)
-        run = repo.compute_and_write(tx, run_id, month, cal.weekend, task["id"])
+        run = repo.compute_and_write(tx, run_id, month, cal.weekend, task.id)
         _refuse_negative_net(tx, run_id, month)  # raising rolls back the run, its records and its task
         audit_log.record(tx, f"{RUN}.created", RUN, run_id, None, asdict(run))
         _invalidate_stats(tx, month)  # the dashboards: engine.start dropped them
@@ -107,7 +107,7 @@ def approve(tenant: Tenant, actor: Actor, run_id: UUID, comment: str | None) -> 
         task = engine.open_task(tx, ENTITY, run_id)
         if task is None:
             raise Conflict(f"This payroll run is {run.status}, not awaiting approval.", runStatus=run.status)
-        engine.decide(tx, task["id"], DecisionIn(decision="approve", comment=comment))
+        engine.decide(tx, task.id, DecisionIn(decision="approve", comment=comment))
         run = _run_or_404(tx, run_id)
     return _run(run)
 
