@@ -8,24 +8,19 @@ return dict rows), by `_typed`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.rows import class_row, scalar_row
+from psycopg.rows import scalar_row
 from psycopg.types.json import Jsonb
 
 from hrms.approvals.models import ApproverType, TaskStatus
-from hrms.db import crud
+from hrms.db import crud, rows
 from hrms.db.postgres import TenantTx
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
-R = TypeVar("R", bound="DataclassInstance")
-Params = Sequence[object] | Mapping[str, object]
 Steps = list[dict[str, Any]]  # a workflow's jsonb steps as stored (`approverType`, `role`), validated on write
 
 TABLE = "approvals"
@@ -70,10 +65,10 @@ class TaskRow:
 
 def workflow(tx: TenantTx, entity_type: str, *, for_update: bool = False) -> WorkflowRow | None:
     """The entity type's stored workflow (locked for the rest of the transaction with `for_update`)."""
-    query = sql.SQL("SELECT {} FROM {} WHERE entity_type = %s").format(_columns(WorkflowRow), tx.t(WORKFLOWS))
+    query = sql.SQL("SELECT {} FROM {} WHERE entity_type = %s").format(rows.columns(WorkflowRow), tx.t(WORKFLOWS))
     if for_update:
         query += sql.SQL(" FOR UPDATE")
-    return _one(tx, WorkflowRow, query, (entity_type,))
+    return rows.one(tx, WorkflowRow, query, (entity_type,))
 
 
 def lock_workflow(tx: TenantTx, entity_type: str) -> WorkflowRow | None:
@@ -86,8 +81,8 @@ def upsert_workflow(tx: TenantTx, entity_type: str, steps: Steps) -> WorkflowRow
         "INSERT INTO {} AS w (entity_type, steps) VALUES (%s, %s)"
         " ON CONFLICT (entity_type) DO UPDATE SET steps = excluded.steps, updated_at = now()"
         " RETURNING {}"
-    ).format(tx.t(WORKFLOWS), _columns(WorkflowRow))
-    row = _one(tx, WorkflowRow, query, (entity_type, Jsonb(steps)))
+    ).format(tx.t(WORKFLOWS), rows.columns(WorkflowRow))
+    row = rows.one(tx, WorkflowRow, query, (entity_type, Jsonb(steps)))
     assert row is not None
     return row
 
@@ -108,32 +103,32 @@ def active_manager(tx: TenantTx, employee_id: UUID) -> UUID | None:
 
 def insert_task(tx: TenantTx, values: Mapping[str, object]) -> TaskRow:
     """Audited (`approval.created`)."""
-    return _typed(TaskRow, crud.insert(tx, TABLE, ENTITY, values))
+    return rows.typed(TaskRow, crud.insert(tx, TABLE, ENTITY, values))
 
 
 def update_task(tx: TenantTx, approval_id: UUID, changes: Mapping[str, object]) -> TaskRow:
     """Audited (`approval.updated`)."""
-    return _typed(TaskRow, crud.update(tx, TABLE, ENTITY, approval_id, changes))
+    return rows.typed(TaskRow, crud.update(tx, TABLE, ENTITY, approval_id, changes))
 
 
 def lock_task(tx: TenantTx, approval_id: UUID) -> TaskRow | None:
     """The task, row-locked: concurrent deciders queue here and see each other's outcome."""
-    query = sql.SQL("SELECT {} FROM {} WHERE id = %s FOR UPDATE").format(_columns(TaskRow), tx.t(TABLE))
-    return _one(tx, TaskRow, query, (approval_id,))
+    query = sql.SQL("SELECT {} FROM {} WHERE id = %s FOR UPDATE").format(rows.columns(TaskRow), tx.t(TABLE))
+    return rows.one(tx, TaskRow, query, (approval_id,))
 
 
 def lock_open_tasks(tx: TenantTx, entity_type: str, entity_id: UUID) -> list[TaskRow]:
     query = sql.SQL(
         "SELECT {} FROM {} WHERE entity_type = %s AND entity_id = %s AND status = 'pending' ORDER BY step FOR UPDATE"
-    ).format(_columns(TaskRow), tx.t(TABLE))
-    return _all(tx, TaskRow, query, (entity_type, entity_id))
+    ).format(rows.columns(TaskRow), tx.t(TABLE))
+    return rows.many(tx, TaskRow, query, (entity_type, entity_id))
 
 
 def open_task(tx: TenantTx, entity_type: str, entity_id: UUID) -> TaskRow | None:
     query = sql.SQL(
         "SELECT {} FROM {} WHERE entity_type = %s AND entity_id = %s AND status = 'pending' ORDER BY step LIMIT 1"
-    ).format(_columns(TaskRow), tx.t(TABLE))
-    return _one(tx, TaskRow, query, (entity_type, entity_id))
+    ).format(rows.columns(TaskRow), tx.t(TABLE))
+    return rows.one(tx, TaskRow, query, (entity_type, entity_id))
 
 
 def list_page(
@@ -162,33 +157,9 @@ def list_page(
         "SELECT {columns} FROM {approvals} a LEFT JOIN {employees} e ON e.id = a.subject_employee_id"
         " WHERE {conditions} ORDER BY a.created_at, a.id LIMIT %(limit)s"
     ).format(
-        columns=_columns(TaskRow, "a"),
+        columns=rows.columns(TaskRow, "a"),
         approvals=tx.t(TABLE),
         employees=tx.t("employees"),
         conditions=sql.SQL(" AND ").join(conditions),
     )
-    return _all(tx, TaskRow, query, bound)
-
-
-# ---------------------------------------------------------------- typed rows
-
-
-def _columns(shape: type[DataclassInstance], alias: str | None = None) -> sql.Composed:
-    """The columns a row shape holds, as a select list (qualified by `alias` if given)."""
-    names = (f.name for f in fields(shape))
-    return sql.SQL(", ").join(sql.Identifier(alias, n) if alias else sql.Identifier(n) for n in names)
-
-
-def _typed(shape: type[R], row: Mapping[str, Any]) -> R:
-    """A dict row (from `hrms.db.crud`) as its row shape: the one place dict rows become typed."""
-    return shape(**{f.name: row[f.name] for f in fields(shape)})
-
-
-def _one(tx: TenantTx, shape: type[R], query: sql.SQL | sql.Composed, params: Params) -> R | None:
-    with tx.conn.cursor(row_factory=class_row(shape)) as cursor:
-        return cursor.execute(query, params).fetchone()
-
-
-def _all(tx: TenantTx, shape: type[R], query: sql.SQL | sql.Composed, params: Params) -> list[R]:
-    with tx.conn.cursor(row_factory=class_row(shape)) as cursor:
-        return cursor.execute(query, params).fetchall()
+    return rows.many(tx, TaskRow, query, bound)

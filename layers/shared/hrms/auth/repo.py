@@ -12,22 +12,15 @@ The reporting-line visibility conditions the domains share are built in `hrms.au
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.rows import class_row, scalar_row
+from psycopg.rows import scalar_row
 
+from hrms.db import rows
 from hrms.db.postgres import Conn, TenantTx
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
-R = TypeVar("R", bound="DataclassInstance")
-Params = Sequence[object] | Mapping[str, object]
-Query = sql.SQL | sql.Composed
 
 USERS = "users"
 
@@ -113,17 +106,17 @@ def tenant_by_slug(conn: Conn, slug: str, *, active_only: bool) -> TenantRow | N
     """The tenant with `slug`: only an active one, or (not `active_only`) any that is not deleted."""
     condition = sql.SQL("status = 'active'") if active_only else sql.SQL("status <> 'deleted'")
     query = sql.SQL("SELECT id, schema_name, status FROM public.tenants WHERE slug = %s AND {}").format(condition)
-    return _one(conn, TenantRow, query, (slug,))
+    return rows.one(conn, TenantRow, query, (slug,))
 
 
 def tenant_by_id(conn: Conn, tenant_id: UUID) -> TenantRow | None:
     query = sql.SQL("SELECT id, schema_name, status FROM public.tenants WHERE id = %s")
-    return _one(conn, TenantRow, query, (tenant_id,))
+    return rows.one(conn, TenantRow, query, (tenant_id,))
 
 
 def tenant_ref(conn: Conn, tenant_id: UUID) -> TenantRefRow | None:
     query = sql.SQL("SELECT id AS tenant_id, slug, name FROM public.tenants WHERE id = %s")
-    return _one(conn, TenantRefRow, query, (tenant_id,))
+    return rows.one(conn, TenantRefRow, query, (tenant_id,))
 
 
 def touch_activity(conn: Conn, tenant_id: UUID) -> None:
@@ -159,12 +152,12 @@ def user_state(conn: Conn, schema: str, user_id: UUID) -> UserStateRow | None:
         settings=sql.Identifier(schema, "organization_settings"),
         roles=sql.Identifier(schema, "role_permissions"),
     )
-    return _one(conn, UserStateRow, query, {"schema": schema, "user": user_id})
+    return rows.one(conn, UserStateRow, query, {"schema": schema, "user": user_id})
 
 
 def platform_epoch(conn: Conn) -> int | None:
     """The platform admin's credentials epoch; None if never rotated."""
-    return _scalar(conn, sql.SQL("SELECT epoch FROM public.platform_credentials WHERE id"))
+    return rows.scalar(conn, sql.SQL("SELECT epoch FROM public.platform_credentials WHERE id"))
 
 
 def rotate_platform_epoch(conn: Conn) -> int:
@@ -173,7 +166,7 @@ def rotate_platform_epoch(conn: Conn) -> int:
         " ON CONFLICT (id) DO UPDATE SET epoch = platform_credentials.epoch + 1, updated_at = now()"
         " RETURNING epoch"
     )
-    epoch = _scalar(conn, query)
+    epoch = rows.scalar(conn, query)
     assert epoch is not None
     return int(epoch)
 
@@ -184,7 +177,7 @@ def revoke(tx: TenantTx, user_id: UUID) -> int | None:
         "UPDATE {} SET credentials_epoch = credentials_epoch + 1, updated_at = now() WHERE id = %s"
         " RETURNING credentials_epoch"
     ).format(tx.t(USERS))
-    return _scalar(tx.conn, query, (user_id,))
+    return rows.scalar(tx.conn, query, (user_id,))
 
 
 # ---------------------------------------------------------------- sign-in and passwords
@@ -199,12 +192,12 @@ _ACCOUNT = sql.SQL(
 def account_by_email(conn: Conn, schema: str, email: str) -> AccountRow | None:
     """The account with `email` (any case) in the tenant `schema`, locked for the transaction."""
     query = _ACCOUNT.format(sql.Identifier(schema, USERS), sql.SQL("lower(email) = lower(%s)"))
-    return _one(conn, AccountRow, query, (email,))
+    return rows.one(conn, AccountRow, query, (email,))
 
 
 def account(tx: TenantTx, user_id: UUID | str) -> AccountRow | None:
     """The user's account, locked for the transaction."""
-    return _one(tx.conn, AccountRow, _ACCOUNT.format(tx.t(USERS), sql.SQL("id = %s")), (user_id,))
+    return rows.one(tx.conn, AccountRow, _ACCOUNT.format(tx.t(USERS), sql.SQL("id = %s")), (user_id,))
 
 
 def login_succeeded(tx: TenantTx, user_id: UUID) -> None:
@@ -245,7 +238,7 @@ def profile(tx: TenantTx, user_id: UUID | str) -> ProfileRow | None:
         "SELECT id AS user_id, email, role, employee_id, status, must_change_password, last_login_at"
         " FROM {} WHERE id = %s"
     ).format(tx.t(USERS))
-    return _one(tx.conn, ProfileRow, query, (user_id,))
+    return rows.one(tx.conn, ProfileRow, query, (user_id,))
 
 
 def user_by_email(conn: Conn, schema: str, email: str) -> UserKey | None:
@@ -253,7 +246,7 @@ def user_by_email(conn: Conn, schema: str, email: str) -> UserKey | None:
     query = sql.SQL("SELECT id, role, credentials_epoch FROM {} WHERE lower(email) = lower(%s)").format(
         sql.Identifier(schema, USERS)
     )
-    return _one(conn, UserKey, query, (email,))
+    return rows.one(conn, UserKey, query, (email,))
 
 
 # ---------------------------------------------------------------- roles and admins
@@ -262,7 +255,7 @@ def user_by_email(conn: Conn, schema: str, email: str) -> UserKey | None:
 def role_permissions(tx: TenantTx, role: str) -> list[str] | None:
     """The role's stored permission set; None if never stored."""
     query = sql.SQL("SELECT permissions FROM {} WHERE role = %s").format(tx.t("role_permissions"))
-    return _scalar(tx.conn, query, (role,))
+    return rows.scalar(tx.conn, query, (role,))
 
 
 def active_admins(tx: TenantTx) -> int:
@@ -271,7 +264,7 @@ def active_admins(tx: TenantTx) -> int:
         "SELECT count(*) FROM {users} u LEFT JOIN {employees} e ON e.id = u.employee_id"
         " WHERE u.role = 'admin' AND u.status = 'active' AND e.date_of_leaving IS NULL"
     ).format(users=tx.t(USERS), employees=tx.t("employees"))
-    return int(_scalar(tx.conn, query) or 0)
+    return int(rows.scalar(tx.conn, query) or 0)
 
 
 def active_roles_of_employee(tx: TenantTx, employee_id: UUID) -> list[str]:
@@ -287,7 +280,7 @@ def active_roles_of_employee(tx: TenantTx, employee_id: UUID) -> list[str]:
 def employee_of_user(tx: TenantTx, user_id: UUID) -> UUID | None:
     """The employee record linked to the user account, if any."""
     query = sql.SQL("SELECT employee_id FROM {} WHERE id = %s").format(tx.t(USERS))
-    return _scalar(tx.conn, query, (user_id,))
+    return rows.scalar(tx.conn, query, (user_id,))
 
 
 def employee_ids(tx: TenantTx, condition: sql.Composable, params: Mapping[str, object]) -> list[UUID]:
@@ -295,16 +288,3 @@ def employee_ids(tx: TenantTx, condition: sql.Composable, params: Mapping[str, o
     query = sql.SQL("SELECT e.id FROM {} e WHERE {}").format(tx.t("employees"), condition)
     with tx.conn.cursor(row_factory=scalar_row) as cursor:
         return cursor.execute(query, params).fetchall()
-
-
-# ---------------------------------------------------------------- typed rows
-
-
-def _one(conn: Conn, shape: type[R], query: Query, params: Params | None = None) -> R | None:
-    with conn.cursor(row_factory=class_row(shape)) as cursor:
-        return cursor.execute(query, params).fetchone()
-
-
-def _scalar(conn: Conn, query: Query, params: Params | None = None) -> Any:
-    with conn.cursor(row_factory=scalar_row) as cursor:
-        return cursor.execute(query, params).fetchone()

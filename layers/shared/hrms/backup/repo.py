@@ -10,21 +10,15 @@ every value as a literal (psql receives text, not parameters).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal
 from uuid import UUID
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import class_row, scalar_row
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
+from hrms.db import rows
 
-R = TypeVar("R", bound="DataclassInstance")
-Params = Sequence[object] | Mapping[str, object]
-Query = sql.SQL | sql.Composed
 Connection = psycopg.Connection[Any]
 
 
@@ -65,14 +59,14 @@ def tenant_schema(conn: Connection, column: Literal["id", "slug"], value: UUID |
     query = sql.SQL("SELECT schema_name FROM public.tenants WHERE {} = %s AND status <> 'deleted'").format(
         sql.Identifier(column)
     )
-    found = _scalar(conn, query, (value,))
+    found = rows.scalar(conn, query, (value,))
     return str(found) if found is not None else None
 
 
 def active_schemas(conn: Connection) -> list[str]:
     """The schemas of the active tenants, by slug."""
     query = sql.SQL("SELECT schema_name FROM public.tenants WHERE status = 'active' ORDER BY slug")
-    return _scalars(conn, query)
+    return rows.scalars(conn, query)
 
 
 def schema_state(conn: Connection, schema: str, *, deleted_too: bool) -> SchemaState | None:
@@ -81,12 +75,12 @@ def schema_state(conn: Connection, schema: str, *, deleted_too: bool) -> SchemaS
         "SELECT t.schema_version, n.oid IS NOT NULL AS present FROM public.tenants t"
         " LEFT JOIN pg_namespace n ON n.nspname = t.schema_name WHERE t.schema_name = %s{}"
     ).format(sql.SQL("") if deleted_too else sql.SQL(" AND t.status <> 'deleted'"))
-    return _one(conn, SchemaState, query, (schema,))
+    return rows.one(conn, SchemaState, query, (schema,))
 
 
 def tenant_id_of_schema(conn: Connection, schema: str) -> UUID | None:
     query = sql.SQL("SELECT id FROM public.tenants WHERE schema_name = %s")
-    found: UUID | None = _scalar(conn, query, (schema,))
+    found: UUID | None = rows.scalar(conn, query, (schema,))
     return found
 
 
@@ -96,7 +90,7 @@ def public_version(conn: Connection) -> int:
         "SELECT CASE WHEN to_regclass('public.schema_migrations') IS NULL THEN 0 ELSE"
         " (SELECT coalesce(max(version), 0) FROM public.schema_migrations WHERE scope = 'public') END AS v"
     )
-    found = _scalar(conn, query)
+    found = rows.scalar(conn, query)
     return int(found) if found is not None else 0
 
 
@@ -107,7 +101,7 @@ def server_version(conn: Connection) -> ServerVersion:
     query = sql.SQL(
         "SELECT current_setting('server_version_num')::int AS num, current_setting('server_version') AS version"
     )
-    found = _one(conn, ServerVersion, query)
+    found = rows.one(conn, ServerVersion, query)
     assert found is not None
     return found
 
@@ -117,7 +111,7 @@ def restored_schemas(conn: Connection) -> list[str]:
     query = sql.SQL(
         "SELECT nspname FROM pg_namespace WHERE nspname = 'public' OR nspname ~ '^tenant_' ORDER BY nspname"
     )
-    return _scalars(conn, query)
+    return rows.scalars(conn, query)
 
 
 def user_schemas(conn: Connection) -> list[str]:
@@ -126,18 +120,18 @@ def user_schemas(conn: Connection) -> list[str]:
         "SELECT nspname FROM pg_namespace"
         " WHERE nspname NOT IN ('public', 'information_schema') AND nspname NOT LIKE 'pg\\_%'"
     )
-    return _scalars(conn, query)
+    return rows.scalars(conn, query)
 
 
 def has_table(conn: Connection, schema: str, table: str) -> bool:
     query = sql.SQL("SELECT to_regclass(format('%%I.%%I', %s::text, %s::text)) IS NOT NULL AS found")
-    return bool(_scalar(conn, query, (schema, table)))
+    return bool(rows.scalar(conn, query, (schema, table)))
 
 
 def row_counts(conn: Connection, schemas: list[str]) -> dict[str, int]:
     """Exact rows of every table of `schemas`, as {"schema.table": n}."""
     query = sql.SQL("SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s) ORDER BY 1, 2")
-    tables = _all(conn, Table, query, (schemas,))
+    tables = rows.many(conn, Table, query, (schemas,))
     counts: dict[str, int] = {}
     for start in range(0, len(tables), 200):
         batch = tables[start : start + 200]
@@ -147,7 +141,7 @@ def row_counts(conn: Connection, schemas: list[str]) -> dict[str, int]:
             )
             for t in batch
         ]
-        for row in _all(conn, RowCount, sql.SQL(" UNION ALL ").join(parts)):
+        for row in rows.many(conn, RowCount, sql.SQL(" UNION ALL ").join(parts)):
             counts[row.name] = int(row.n)
     return counts
 
@@ -250,26 +244,3 @@ def drop_schemas(names: list[str]) -> list[sql.Composable]:
 def script(conn: Connection, statements: list[sql.Composable]) -> str:
     """`statements` as psql input, one per line."""
     return "".join(f"{statement.as_string(conn)};\n" for statement in statements)
-
-
-# ---------------------------------------------------------------- typed rows
-
-
-def _one(conn: Connection, shape: type[R], query: Query, params: Params | None = None) -> R | None:
-    with conn.cursor(row_factory=class_row(shape)) as cursor:
-        return cursor.execute(query, params).fetchone()
-
-
-def _all(conn: Connection, shape: type[R], query: Query, params: Params | None = None) -> list[R]:
-    with conn.cursor(row_factory=class_row(shape)) as cursor:
-        return cursor.execute(query, params).fetchall()
-
-
-def _scalar(conn: Connection, query: Query, params: Params | None = None) -> Any:
-    with conn.cursor(row_factory=scalar_row) as cursor:
-        return cursor.execute(query, params).fetchone()
-
-
-def _scalars(conn: Connection, query: Query, params: Params | None = None) -> list[Any]:
-    with conn.cursor(row_factory=scalar_row) as cursor:
-        return cursor.execute(query, params).fetchall()

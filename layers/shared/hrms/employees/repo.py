@@ -10,24 +10,17 @@ those columns are written here and never read back out of this module.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.rows import class_row, scalar_row
 
 from hrms.auth.scope import Visibility
-from hrms.db import crud
+from hrms.db import crud, rows
 from hrms.db.postgres import TenantTx
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
-R = TypeVar("R", bound="DataclassInstance")
-Params = Sequence[object] | Mapping[str, object]
 
 ENTITY = "employee"
 TABLE = "employees"
@@ -108,16 +101,16 @@ class Filters:
 def next_employee_code(tx: TenantTx) -> str:
     """`EMP-000001`, `EMP-000002`, ...: from a sequence, so concurrent hires never collide."""
     seq = f"{tx.tenant.schema_name}.employee_code_seq"  # schema name is pattern-checked (no quoting needed)
-    n = _scalar(tx, sql.SQL("SELECT nextval(%s::regclass)"), (seq,))
+    n = rows.scalar(tx, sql.SQL("SELECT nextval(%s::regclass)"), (seq,))
     return f"EMP-{int(n):06d}"
 
 
 def get(tx: TenantTx, employee_id: UUID, visibility: Visibility) -> EmployeeRow | None:
     """The employee if it exists and is visible to the caller."""
     query = sql.SQL("SELECT {} FROM {} e WHERE e.id = %(id)s AND {}").format(
-        _columns(EmployeeRow, "e"), tx.t(TABLE), visibility.condition
+        rows.columns(EmployeeRow, "e"), tx.t(TABLE), visibility.condition
     )
-    return _one(tx, EmployeeRow, query, {"id": employee_id, **visibility.params})
+    return rows.one(tx, EmployeeRow, query, {"id": employee_id, **visibility.params})
 
 
 def find(tx: TenantTx, employee_id: UUID, visibility: Visibility) -> EmployeeRow | None:
@@ -128,7 +121,7 @@ def find(tx: TenantTx, employee_id: UUID, visibility: Visibility) -> EmployeeRow
 
 def lock(tx: TenantTx, employee_id: UUID) -> EmployeeRow:
     """The employee, locked for the rest of the transaction (404 if there is none)."""
-    return _typed(EmployeeRow, crud.get_or_404(tx, TABLE, employee_id, ENTITY, for_update=True))
+    return rows.typed(EmployeeRow, crud.get_or_404(tx, TABLE, employee_id, ENTITY, for_update=True))
 
 
 def list_page(
@@ -154,9 +147,9 @@ def list_page(
         conditions.append(sql.SQL("(e.last_name, e.first_name, e.id) > (%(a_last)s, %(a_first)s, %(a_id)s)"))
         params.update(a_last=after[0], a_first=after[1], a_id=after[2])
     query = sql.SQL("SELECT {} FROM {} e WHERE {} ORDER BY e.last_name, e.first_name, e.id LIMIT %(limit)s").format(
-        _columns(EmployeeRow, "e"), tx.t(TABLE), sql.SQL(" AND ").join(conditions)
+        rows.columns(EmployeeRow, "e"), tx.t(TABLE), sql.SQL(" AND ").join(conditions)
     )
-    return _all(tx, EmployeeRow, query, params)
+    return rows.many(tx, EmployeeRow, query, params)
 
 
 def _like_escape(text: str) -> str:
@@ -165,7 +158,7 @@ def _like_escape(text: str) -> str:
 
 def exists(tx: TenantTx, table: str, row_id: UUID) -> bool:
     query = sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(tx.t(table))
-    return _scalar(tx, query, (row_id,)) is not None
+    return rows.scalar(tx, query, (row_id,)) is not None
 
 
 def chain_reaches(tx: TenantTx, manager_id: UUID, employee_id: UUID) -> bool:
@@ -176,23 +169,23 @@ def chain_reaches(tx: TenantTx, manager_id: UUID, employee_id: UUID) -> bool:
         " UNION SELECT m.id, m.manager_id FROM {employees} m JOIN up ON m.id = up.manager_id"
         ") SELECT 1 FROM up WHERE id = %(target)s"
     ).format(employees=tx.t(TABLE))
-    return _scalar(tx, query, {"start": manager_id, "target": employee_id}) is not None
+    return rows.scalar(tx, query, {"start": manager_id, "target": employee_id}) is not None
 
 
 def insert(tx: TenantTx, values: Mapping[str, Any]) -> EmployeeRow:
     """Audited (`employee.created`; the audit row leaves out ciphertexts and blind indexes)."""
-    return _typed(EmployeeRow, crud.insert(tx, TABLE, ENTITY, values))
+    return rows.typed(EmployeeRow, crud.insert(tx, TABLE, ENTITY, values))
 
 
 def update(tx: TenantTx, employee_id: UUID, changes: Mapping[str, Any]) -> EmployeeRow:
     """Audited (`employee.updated`)."""
-    return _typed(EmployeeRow, crud.update(tx, TABLE, ENTITY, employee_id, changes))
+    return rows.typed(EmployeeRow, crud.update(tx, TABLE, ENTITY, employee_id, changes))
 
 
 def tenant_timezone(tx: TenantTx) -> str | None:
     """The organisation setting `timezone` (an IANA name, not checked here), if set."""
     query = sql.SQL("SELECT value #>> '{{}}' FROM {} WHERE key = 'timezone'").format(tx.t("organization_settings"))
-    zone = _scalar(tx, query, ())
+    zone = rows.scalar(tx, query, ())
     return str(zone) if zone else None
 
 
@@ -202,7 +195,7 @@ def tenant_timezone(tx: TenantTx) -> str | None:
 def leave_quotas(tx: TenantTx) -> list[LeaveQuota]:
     """Every active leave type, by code."""
     query = sql.SQL("SELECT id, code, annual_quota FROM {} WHERE is_active ORDER BY code").format(tx.t(LEAVE_TYPES))
-    return _all(tx, LeaveQuota, query, ())
+    return rows.many(tx, LeaveQuota, query, ())
 
 
 def allocate(tx: TenantTx, employee_id: UUID, year: int, allocations: Mapping[UUID, Decimal], *, replace: bool) -> None:
@@ -229,7 +222,7 @@ def booked_balances(tx: TenantTx, employee_id: UUID, year: int) -> list[BookedBa
         " JOIN {types} lt ON lt.id = b.leave_type_id"
         " WHERE b.employee_id = %s AND b.year = %s AND b.used + b.pending > 0"
     ).format(balance=tx.t(BALANCES), types=tx.t(LEAVE_TYPES))
-    return _all(tx, BookedBalance, query, (employee_id, year))
+    return rows.many(tx, BookedBalance, query, (employee_id, year))
 
 
 def leaves_starting_before(tx: TenantTx, employee_id: UUID, day: dt.date) -> int:
@@ -237,7 +230,7 @@ def leaves_starting_before(tx: TenantTx, employee_id: UUID, day: dt.date) -> int
     query = sql.SQL(
         "SELECT count(*) FROM {} WHERE employee_id = %s AND status IN ('pending', 'approved') AND start_date < %s"
     ).format(tx.t("leaves"))
-    return int(_scalar(tx, query, (employee_id, day)) or 0)
+    return int(rows.scalar(tx, query, (employee_id, day)) or 0)
 
 
 def last_paid_month(tx: TenantTx, employee_id: UUID, up_to: dt.date) -> str | None:
@@ -247,7 +240,7 @@ def last_paid_month(tx: TenantTx, employee_id: UUID, up_to: dt.date) -> str | No
         " FROM {payroll} p JOIN {runs} r ON r.id = p.payroll_run_id"
         " WHERE p.employee_id = %s AND r.status <> 'rejected' AND p.month <= date_trunc('month', %s::date)"
     ).format(payroll=tx.t("payroll"), runs=tx.t("payroll_runs"))
-    month = _scalar(tx, query, (employee_id, up_to))
+    month = rows.scalar(tx, query, (employee_id, up_to))
     return str(month) if month else None
 
 
@@ -259,33 +252,4 @@ def balances_of_year(tx: TenantTx, employee_id: UUID, year: int) -> list[Balance
         " FROM {balance} b JOIN {types} lt ON lt.id = b.leave_type_id"
         " WHERE b.employee_id = %s AND b.year = %s ORDER BY lt.code"
     ).format(balance=tx.t(BALANCES), types=tx.t(LEAVE_TYPES))
-    return _all(tx, BalanceRow, query, (employee_id, year))
-
-
-# ---------------------------------------------------------------- typed rows
-
-
-def _columns(shape: type[DataclassInstance], alias: str | None = None) -> sql.Composed:
-    """The columns a row shape holds, as a select list (qualified by `alias` if given)."""
-    names = (f.name for f in fields(shape))
-    return sql.SQL(", ").join(sql.Identifier(alias, n) if alias else sql.Identifier(n) for n in names)
-
-
-def _typed(shape: type[R], row: Mapping[str, Any]) -> R:
-    """A dict row (from `hrms.db.crud`) as its row shape: the one place dict rows become typed."""
-    return shape(**{f.name: row[f.name] for f in fields(shape)})
-
-
-def _one(tx: TenantTx, shape: type[R], query: sql.SQL | sql.Composed, params: Params) -> R | None:
-    with tx.conn.cursor(row_factory=class_row(shape)) as cursor:
-        return cursor.execute(query, params).fetchone()
-
-
-def _all(tx: TenantTx, shape: type[R], query: sql.SQL | sql.Composed, params: Params) -> list[R]:
-    with tx.conn.cursor(row_factory=class_row(shape)) as cursor:
-        return cursor.execute(query, params).fetchall()
-
-
-def _scalar(tx: TenantTx, query: sql.SQL | sql.Composed, params: Params) -> Any:
-    with tx.conn.cursor(row_factory=scalar_row) as cursor:
-        return cursor.execute(query, params).fetchone()
+    return rows.many(tx, BalanceRow, query, (employee_id, year))

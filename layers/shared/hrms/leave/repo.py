@@ -9,27 +9,21 @@ the reads it shares its tables with; its rules are stated in `hrms.leave.rollove
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from psycopg import sql
-from psycopg.rows import class_row, scalar_row
+from psycopg.rows import class_row
 
 from hrms.auth.scope import Visibility
-from hrms.db import audit_log, crud
+from hrms.db import audit_log, crud, rows
 from hrms.db.postgres import Conn, TenantTx
 from hrms.leave.models import LeaveStatus
 from hrms.leave.working_days import HalfDay
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
-R = TypeVar("R", bound="DataclassInstance")
-Params = Sequence[object] | Mapping[str, object]
 
 LEAVES = "leaves"
 TYPES = "leave_types"
@@ -157,9 +151,9 @@ def calendar(tx: TenantTx) -> OrgCalendar:
     from hrms.settings.service import effective_settings  # lazy: only leave operations need MongoDB
 
     query = sql.SQL("SELECT {} FROM {} WHERE key IN ('weekendDays', 'leaveYearStartMonth', 'timezone')").format(
-        _columns(SettingRow), tx.t("organization_settings")
+        rows.columns(SettingRow), tx.t("organization_settings")
     )
-    values = effective_settings(tx.tenant, {row.key: row.value for row in _all(tx, SettingRow, query, ())})
+    values = effective_settings(tx.tenant, {row.key: row.value for row in rows.many(tx, SettingRow, query, ())})
     weekend = values.get("weekendDays")
     if not isinstance(weekend, list) or not all(isinstance(d, int) and 1 <= d <= 7 for d in weekend):
         weekend = [6, 7]
@@ -175,7 +169,7 @@ def calendar(tx: TenantTx) -> OrgCalendar:
 
 def holidays(tx: TenantTx, start: dt.date, end: dt.date) -> set[dt.date]:
     query = sql.SQL("SELECT date FROM {} WHERE date BETWEEN %s AND %s").format(tx.t("holidays"))
-    return set(_scalars(tx, query, (start, end)))
+    return set(rows.scalars(tx, query, (start, end)))
 
 
 # ---------------------------------------------------------------- leave types
@@ -186,23 +180,23 @@ def leave_types(tx: TenantTx, after: str | None, limit: int) -> list[LeaveTypeRo
     query = sql.SQL(
         "SELECT {} FROM {} WHERE (%(after)s::text IS NULL OR lower(code) > %(after)s)"
         " ORDER BY lower(code) LIMIT %(limit)s"
-    ).format(_columns(LeaveTypeRow), tx.t(TYPES))
-    return _all(tx, LeaveTypeRow, query, {"after": after, "limit": limit})
+    ).format(rows.columns(LeaveTypeRow), tx.t(TYPES))
+    return rows.many(tx, LeaveTypeRow, query, {"after": after, "limit": limit})
 
 
 def leave_type(tx: TenantTx, leave_type_id: UUID) -> LeaveTypeRow | None:
-    query = sql.SQL("SELECT {} FROM {} WHERE id = %s").format(_columns(LeaveTypeRow), tx.t(TYPES))
-    return _one(tx, LeaveTypeRow, query, (leave_type_id,))
+    query = sql.SQL("SELECT {} FROM {} WHERE id = %s").format(rows.columns(LeaveTypeRow), tx.t(TYPES))
+    return rows.one(tx, LeaveTypeRow, query, (leave_type_id,))
 
 
 def insert_leave_type(tx: TenantTx, values: Mapping[str, object]) -> LeaveTypeRow:
     """Audited (`leave_type.created`)."""
-    return _typed(LeaveTypeRow, crud.insert(tx, TYPES, "leave_type", values))
+    return rows.typed(LeaveTypeRow, crud.insert(tx, TYPES, "leave_type", values))
 
 
 def update_leave_type(tx: TenantTx, leave_type_id: UUID, changes: Mapping[str, object]) -> LeaveTypeRow:
     """Audited (`leave_type.updated`); 404 for a type that does not exist."""
-    return _typed(LeaveTypeRow, crud.update(tx, TYPES, "leave_type", leave_type_id, changes))
+    return rows.typed(LeaveTypeRow, crud.update(tx, TYPES, "leave_type", leave_type_id, changes))
 
 
 def allocate_new_type(tx: TenantTx, leave_type: LeaveTypeRow, year: int, bounds: tuple[dt.date, dt.date]) -> int:
@@ -220,7 +214,7 @@ def allocate_new_type(tx: TenantTx, leave_type: LeaveTypeRow, year: int, bounds:
         "start": bounds[0],
         "end": bounds[1],
     }
-    return len(_scalars(tx, query, params))
+    return len(rows.scalars(tx, query, params))
 
 
 # ---------------------------------------------------------------- leaves
@@ -242,8 +236,8 @@ def active_leaves_between(tx: TenantTx, employee_id: UUID, start: dt.date, end: 
     query = sql.SQL(
         "SELECT {} FROM {} WHERE employee_id = %s"
         " AND status IN ('pending', 'approved') AND start_date <= %s AND end_date >= %s ORDER BY start_date"
-    ).format(_columns(LeaveSpan), tx.t(LEAVES))
-    return _all(tx, LeaveSpan, query, (employee_id, end, start))
+    ).format(rows.columns(LeaveSpan), tx.t(LEAVES))
+    return rows.many(tx, LeaveSpan, query, (employee_id, end, start))
 
 
 def find_leave(tx: TenantTx, leave_id: UUID, visibility: Visibility) -> LeaveRow | None:
@@ -258,14 +252,14 @@ def find_leave(tx: TenantTx, leave_id: UUID, visibility: Visibility) -> LeaveRow
         employees=tx.t("employees"),
         visible=visibility.condition,
     )
-    return _one(tx, LeaveRow, query, {"id": leave_id, **visibility.params})
+    return rows.one(tx, LeaveRow, query, {"id": leave_id, **visibility.params})
 
 
 def lock_leave(tx: TenantTx, leave_id: UUID) -> LeaveRow | None:
     query = sql.SQL(
         "SELECT {cols} FROM {leaves} l JOIN {types} lt ON lt.id = l.leave_type_id WHERE l.id = %s FOR UPDATE OF l"
     ).format(cols=_LEAVE_COLUMNS, leaves=tx.t(LEAVES), types=tx.t(TYPES))
-    return _one(tx, LeaveRow, query, (leave_id,))
+    return rows.one(tx, LeaveRow, query, (leave_id,))
 
 
 def leaves_page(
@@ -302,12 +296,12 @@ def leaves_page(
         employees=tx.t("employees"),
         conditions=sql.SQL(" AND ").join(conditions),
     )
-    return _all(tx, LeaveRow, query, params)
+    return rows.many(tx, LeaveRow, query, params)
 
 
 def insert_leave(tx: TenantTx, values: Mapping[str, object], leave_type_code: str) -> LeaveRow:
     """Audited (`leave.created`); the row with its type's code (`leave_type_code`, not a column)."""
-    return _typed(LeaveRow, {**crud.insert(tx, LEAVES, "leave", values), "leave_type_code": leave_type_code})
+    return rows.typed(LeaveRow, {**crud.insert(tx, LEAVES, "leave", values), "leave_type_code": leave_type_code})
 
 
 def update_leave(tx: TenantTx, leave_id: UUID, changes: Mapping[str, object]) -> None:
@@ -328,7 +322,7 @@ def lock_balance(tx: TenantTx, employee_id: UUID, leave_type_id: UUID, year: int
     query = sql.SQL("SELECT {} FROM {} WHERE employee_id = %s AND leave_type_id = %s AND year = %s FOR UPDATE").format(
         _BALANCE_COLUMNS, tx.t(BALANCE)
     )
-    return _one(tx, BalanceRow, query, (employee_id, leave_type_id, year))
+    return rows.one(tx, BalanceRow, query, (employee_id, leave_type_id, year))
 
 
 def ensure_balance(tx: TenantTx, employee_id: UUID, leave_type_id: UUID, year: int) -> None:
@@ -361,7 +355,7 @@ def change_balance(
         " WHERE employee_id = %s AND leave_type_id = %s AND year = %s"
         " RETURNING {}"
     ).format(tx.t(BALANCE), _BALANCE_COLUMNS)
-    after = _one(tx, BalanceRow, query, (pending, used, *key))
+    after = rows.one(tx, BalanceRow, query, (pending, used, *key))
     assert after is not None
 
     def state(row: BalanceRow) -> dict[str, Any]:
@@ -390,8 +384,8 @@ def roll_over(tx: TenantTx, year: int, first: dt.date, last: dt.date) -> list[Ca
         "  AND (e.date_of_leaving IS NULL OR e.date_of_leaving >= %(first)s)"
         " ON CONFLICT (employee_id, leave_type_id, year) DO NOTHING"
         " RETURNING {returning}"
-    ).format(balance=tx.t(BALANCE), employees=tx.t("employees"), types=tx.t(TYPES), returning=_columns(CarriedRow))
-    return _all(tx, CarriedRow, query, {"year": year, "first": first, "last": last})
+    ).format(balance=tx.t(BALANCE), employees=tx.t("employees"), types=tx.t(TYPES), returning=rows.columns(CarriedRow))
+    return rows.many(tx, CarriedRow, query, {"year": year, "first": first, "last": last})
 
 
 def active_tenants(conn: Conn, slug: str | None) -> list[TenantRef]:
@@ -402,32 +396,3 @@ def active_tenants(conn: Conn, slug: str | None) -> list[TenantRef]:
             " AND (%(slug)s::text IS NULL OR slug = %(slug)s) ORDER BY slug",
             {"slug": slug},
         ).fetchall()
-
-
-# ---------------------------------------------------------------- typed rows
-
-
-def _columns(shape: type[DataclassInstance], alias: str | None = None) -> sql.Composed:
-    """The columns a row shape holds, as a select list (qualified by `alias` if given)."""
-    names = (f.name for f in fields(shape))
-    return sql.SQL(", ").join(sql.Identifier(alias, n) if alias else sql.Identifier(n) for n in names)
-
-
-def _typed(shape: type[R], row: Mapping[str, Any]) -> R:
-    """A dict row (from `hrms.db.crud`) as its row shape: the one place dict rows become typed."""
-    return shape(**{f.name: row[f.name] for f in fields(shape)})
-
-
-def _one(tx: TenantTx, shape: type[R], query: sql.SQL | sql.Composed, params: Params) -> R | None:
-    with tx.conn.cursor(row_factory=class_row(shape)) as cursor:
-        return cursor.execute(query, params).fetchone()
-
-
-def _all(tx: TenantTx, shape: type[R], query: sql.SQL | sql.Composed, params: Params) -> list[R]:
-    with tx.conn.cursor(row_factory=class_row(shape)) as cursor:
-        return cursor.execute(query, params).fetchall()
-
-
-def _scalars(tx: TenantTx, query: sql.SQL | sql.Composed, params: Params) -> list[Any]:
-    with tx.conn.cursor(row_factory=scalar_row) as cursor:
-        return cursor.execute(query, params).fetchall()

@@ -9,22 +9,16 @@ return dict rows), by `_typed`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from psycopg import sql
 from psycopg.rows import class_row, scalar_row
 
-from hrms.db import crud
+from hrms.db import crud, rows
 from hrms.db.postgres import TenantTx, transaction
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
-R = TypeVar("R", bound="DataclassInstance")
-Params = Sequence[object] | Mapping[str, object]
 
 COUNTED_STATUSES = ("active", "on_leave")
 DEPARTMENTS, DEPARTMENT = "departments", "department"
@@ -106,22 +100,24 @@ class TenantRef:
 
 
 def departments(tx: TenantTx) -> list[DepartmentRow]:
-    return _all(tx, DepartmentRow, sql.SQL("SELECT {} FROM {}").format(_columns(DepartmentRow), tx.t(DEPARTMENTS)))
+    return rows.many(
+        tx, DepartmentRow, sql.SQL("SELECT {} FROM {}").format(rows.columns(DepartmentRow), tx.t(DEPARTMENTS))
+    )
 
 
 def department(tx: TenantTx, department_id: UUID, *, for_update: bool = False) -> DepartmentRow:
     """The department (404 if there is none), locked for the rest of the transaction with `for_update`."""
-    return _typed(DepartmentRow, crud.get_or_404(tx, DEPARTMENTS, department_id, DEPARTMENT, for_update=for_update))
+    return rows.typed(DepartmentRow, crud.get_or_404(tx, DEPARTMENTS, department_id, DEPARTMENT, for_update=for_update))
 
 
 def insert_department(tx: TenantTx, values: Mapping[str, Any]) -> DepartmentRow:
     """Audited (`department.created`)."""
-    return _typed(DepartmentRow, crud.insert(tx, DEPARTMENTS, DEPARTMENT, values))
+    return rows.typed(DepartmentRow, crud.insert(tx, DEPARTMENTS, DEPARTMENT, values))
 
 
 def update_department(tx: TenantTx, department_id: UUID, changes: Mapping[str, Any]) -> DepartmentRow:
     """Audited (`department.updated`)."""
-    return _typed(DepartmentRow, crud.update(tx, DEPARTMENTS, DEPARTMENT, department_id, changes))
+    return rows.typed(DepartmentRow, crud.update(tx, DEPARTMENTS, DEPARTMENT, department_id, changes))
 
 
 def delete_department(tx: TenantTx, department_id: UUID) -> None:
@@ -152,7 +148,7 @@ def department_usage(tx: TenantTx, department_id: UUID) -> DepartmentUsage:
         " (SELECT count(*) FROM {d} WHERE parent_id = %(id)s) AS sub_departments,"
         " (SELECT count(*) FROM {g} WHERE department_id = %(id)s) AS designations"
     ).format(e=tx.t("employees"), d=tx.t(DEPARTMENTS), g=tx.t(DESIGNATIONS))
-    usage = _one(tx, DepartmentUsage, query, {"id": department_id})
+    usage = rows.one(tx, DepartmentUsage, query, {"id": department_id})
     assert usage is not None
     return usage
 
@@ -168,30 +164,32 @@ def hierarchy_rows(tx: TenantTx) -> list[HierarchyRow]:
         "  WHERE status = ANY(%s) AND department_id IS NOT NULL GROUP BY department_id) c"
         " ON c.department_id = d.id"
     ).format(d=tx.t(DEPARTMENTS), e=tx.t("employees"))
-    return _all(tx, HierarchyRow, query, (list(COUNTED_STATUSES),))
+    return rows.many(tx, HierarchyRow, query, (list(COUNTED_STATUSES),))
 
 
 # ---------------------------------------------------------------- designations
 
 
 def designations(tx: TenantTx) -> list[DesignationRow]:
-    return _all(tx, DesignationRow, sql.SQL("SELECT {} FROM {}").format(_columns(DesignationRow), tx.t(DESIGNATIONS)))
+    return rows.many(
+        tx, DesignationRow, sql.SQL("SELECT {} FROM {}").format(rows.columns(DesignationRow), tx.t(DESIGNATIONS))
+    )
 
 
 def designation(tx: TenantTx, designation_id: UUID, *, for_update: bool = False) -> DesignationRow:
     """The designation (404 if there is none), locked for the rest of the transaction with `for_update`."""
     row = crud.get_or_404(tx, DESIGNATIONS, designation_id, DESIGNATION, for_update=for_update)
-    return _typed(DesignationRow, row)
+    return rows.typed(DesignationRow, row)
 
 
 def insert_designation(tx: TenantTx, values: Mapping[str, Any]) -> DesignationRow:
     """Audited (`designation.created`)."""
-    return _typed(DesignationRow, crud.insert(tx, DESIGNATIONS, DESIGNATION, values))
+    return rows.typed(DesignationRow, crud.insert(tx, DESIGNATIONS, DESIGNATION, values))
 
 
 def update_designation(tx: TenantTx, designation_id: UUID, changes: Mapping[str, Any]) -> DesignationRow:
     """Audited (`designation.updated`)."""
-    return _typed(DesignationRow, crud.update(tx, DESIGNATIONS, DESIGNATION, designation_id, changes))
+    return rows.typed(DesignationRow, crud.update(tx, DESIGNATIONS, DESIGNATION, designation_id, changes))
 
 
 def delete_designation(tx: TenantTx, designation_id: UUID) -> None:
@@ -201,7 +199,7 @@ def delete_designation(tx: TenantTx, designation_id: UUID) -> None:
 
 def designation_holders(tx: TenantTx, designation_id: UUID) -> int:
     query = sql.SQL("SELECT count(*) FROM {} WHERE designation_id = %s").format(tx.t("employees"))
-    return int(_scalar(tx, query, (designation_id,)) or 0)
+    return int(rows.scalar(tx, query, (designation_id,)) or 0)
 
 
 # ---------------------------------------------------------------- holidays
@@ -211,14 +209,14 @@ def holidays(tx: TenantTx, year: int, after: dt.date | None, limit: int) -> list
     query = sql.SQL(
         "SELECT {} FROM {} WHERE date >= %(start)s AND date < %(end)s"
         " AND (%(after)s::date IS NULL OR date > %(after)s) ORDER BY date LIMIT %(limit)s"
-    ).format(_columns(HolidayRow), tx.t(HOLIDAYS))
+    ).format(rows.columns(HolidayRow), tx.t(HOLIDAYS))
     params = {"start": dt.date(year, 1, 1), "end": dt.date(year + 1, 1, 1), "after": after, "limit": limit}
-    return _all(tx, HolidayRow, query, params)
+    return rows.many(tx, HolidayRow, query, params)
 
 
 def insert_holiday(tx: TenantTx, values: Mapping[str, Any]) -> HolidayRow:
     """Audited (`holiday.created`)."""
-    return _typed(HolidayRow, crud.insert(tx, HOLIDAYS, HOLIDAY, values))
+    return rows.typed(HolidayRow, crud.insert(tx, HOLIDAYS, HOLIDAY, values))
 
 
 def delete_holiday(tx: TenantTx, holiday_id: UUID) -> None:
@@ -230,18 +228,18 @@ def delete_holiday(tx: TenantTx, holiday_id: UUID) -> None:
 
 
 def exists(tx: TenantTx, table: str, row_id: UUID) -> bool:
-    return _scalar(tx, sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(tx.t(table)), (row_id,)) is not None
+    return rows.scalar(tx, sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(tx.t(table)), (row_id,)) is not None
 
 
 def employee_status(tx: TenantTx, employee_id: UUID) -> str | None:
-    status = _scalar(tx, sql.SQL("SELECT status FROM {} WHERE id = %s").format(tx.t("employees")), (employee_id,))
+    status = rows.scalar(tx, sql.SQL("SELECT status FROM {} WHERE id = %s").format(tx.t("employees")), (employee_id,))
     return None if status is None else str(status)
 
 
 def tenant_timezone(tx: TenantTx) -> str | None:
     """The organisation setting `timezone` (an IANA name, not checked here), if set."""
     query = sql.SQL("SELECT value #>> '{{}}' FROM {} WHERE key = 'timezone'").format(tx.t("organization_settings"))
-    zone = _scalar(tx, query, ())
+    zone = rows.scalar(tx, query, ())
     return None if zone is None else str(zone)
 
 
@@ -251,31 +249,3 @@ def active_tenants() -> list[TenantRef]:
         return cursor.execute(
             "SELECT id, slug, schema_name FROM public.tenants WHERE status = 'active' ORDER BY schema_name"
         ).fetchall()
-
-
-# ---------------------------------------------------------------- typed rows
-
-
-def _columns(shape: type[DataclassInstance]) -> sql.Composed:
-    """The columns a row shape holds, as a select list."""
-    return sql.SQL(", ").join(sql.Identifier(f.name) for f in fields(shape))
-
-
-def _typed(shape: type[R], row: Mapping[str, Any]) -> R:
-    """A dict row (from `hrms.db.crud`) as its row shape: the one place dict rows become typed."""
-    return shape(**{f.name: row[f.name] for f in fields(shape)})
-
-
-def _one(tx: TenantTx, shape: type[R], query: sql.SQL | sql.Composed, params: Params) -> R | None:
-    with tx.conn.cursor(row_factory=class_row(shape)) as cursor:
-        return cursor.execute(query, params).fetchone()
-
-
-def _all(tx: TenantTx, shape: type[R], query: sql.SQL | sql.Composed, params: Params | None = None) -> list[R]:
-    with tx.conn.cursor(row_factory=class_row(shape)) as cursor:
-        return cursor.execute(query, params).fetchall()
-
-
-def _scalar(tx: TenantTx, query: sql.SQL | sql.Composed, params: Params) -> Any:
-    with tx.conn.cursor(row_factory=scalar_row) as cursor:
-        return cursor.execute(query, params).fetchone()

@@ -9,27 +9,20 @@ return dict rows), by `_typed`. The month's calculation is one statement of its 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import class_row, scalar_row
 
-from hrms.db import crud
+from hrms.db import crud, rows
 from hrms.db.postgres import TenantTx
 from hrms.errors import Invalid
 from hrms.payroll import calculation
 from hrms.payroll.models import RunStatus
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
-R = TypeVar("R", bound="DataclassInstance")
-Params = Sequence[object] | Mapping[str, object]
 Json = list[dict[str, object]]  # a jsonb array of objects (components), validated by the models
 
 RUNS = "payroll_runs"
@@ -159,20 +152,22 @@ def claim_month(tx: TenantTx, run_id: UUID, month: dt.date, created_by: UUID | N
         "INSERT INTO {} (id, month, created_by) VALUES (%s, %s, %s)"
         " ON CONFLICT (month) WHERE status <> 'rejected' DO NOTHING RETURNING id"
     ).format(tx.t(RUNS))
-    return _scalar(tx, query, (run_id, month, created_by)) is not None
+    return rows.scalar(tx, query, (run_id, month, created_by)) is not None
 
 
 def live_run(tx: TenantTx, month: dt.date) -> RunRow | None:
     """The month's run that is not rejected (at most one)."""
-    query = sql.SQL("SELECT {} FROM {} WHERE month = %s AND status <> 'rejected'").format(_columns(RunRow), tx.t(RUNS))
-    return _one(tx, RunRow, query, (month,))
+    query = sql.SQL("SELECT {} FROM {} WHERE month = %s AND status <> 'rejected'").format(
+        rows.columns(RunRow), tx.t(RUNS)
+    )
+    return rows.one(tx, RunRow, query, (month,))
 
 
 def run(tx: TenantTx, run_id: UUID, *, for_update: bool = False) -> RunRow | None:
-    query = sql.SQL("SELECT {} FROM {} WHERE id = %s").format(_columns(RunRow), tx.t(RUNS))
+    query = sql.SQL("SELECT {} FROM {} WHERE id = %s").format(rows.columns(RunRow), tx.t(RUNS))
     if for_update:
         query += sql.SQL(" FOR UPDATE")
-    return _one(tx, RunRow, query, (run_id,))
+    return rows.one(tx, RunRow, query, (run_id,))
 
 
 def runs_page(
@@ -184,7 +179,7 @@ def runs_page(
         " AND (%(status)s::text IS NULL OR status = %(status)s)"
         " AND (%(after_month)s::date IS NULL OR (month, id) < (%(after_month)s, %(after_id)s))"
         " ORDER BY month DESC, id DESC LIMIT %(limit)s"
-    ).format(_columns(RunRow), tx.t(RUNS))
+    ).format(rows.columns(RunRow), tx.t(RUNS))
     params = {
         "month": month,
         "status": status,
@@ -192,12 +187,12 @@ def runs_page(
         "after_id": after[1] if after else None,
         "limit": limit,
     }
-    return _all(tx, RunRow, query, params)
+    return rows.many(tx, RunRow, query, params)
 
 
 def update_run(tx: TenantTx, run_id: UUID, changes: Mapping[str, object]) -> RunRow:
     """Audited (`payroll_run.updated`)."""
-    return _typed(RunRow, crud.update(tx, RUNS, RUN, run_id, changes))
+    return rows.typed(RunRow, crud.update(tx, RUNS, RUN, run_id, changes))
 
 
 def records_page(
@@ -215,7 +210,7 @@ def records_page(
         " ORDER BY e.employee_code LIMIT %(limit)s"
     ).format(payroll=tx.t(RECORDS), employees=tx.t("employees"))
     params = {"run": run_id, "department": department_id, "after": after, "limit": limit}
-    return _all(tx, RecordRow, query, params)
+    return rows.many(tx, RecordRow, query, params)
 
 
 # ---------------------------------------------------------------- the month's calculation
@@ -226,11 +221,11 @@ def compute_and_write(
 ) -> RunRow:
     """Write the month's records of run `run_id`, set its totals and approval; the run afterwards."""
     query = sql.SQL(calculation.COMPUTE_AND_WRITE).format(
-        returning=_columns(RunRow, "run"), **{name: tx.t(name) for name in calculation.TABLES}
+        returning=rows.columns(RunRow, "run"), **{name: tx.t(name) for name in calculation.TABLES}
     )
     params = {"run": run_id, "month": month, "weekend": sorted(weekend), "approval": approval_id}
     try:
-        row = _one(tx, RunRow, query, params)
+        row = rows.one(tx, RunRow, query, params)
     except psycopg.errors.NumericValueOutOfRange as exc:  # the transaction is rolled back by the raise
         raise Invalid(
             f"The pay of {month:%Y-%m} exceeds what payroll records hold (at most 999,999,999,999.99 for one"
@@ -251,7 +246,7 @@ def negative_lines(tx: TenantTx, run_id: UUID, limit: int) -> list[NegativeLine]
         " ORDER BY e.employee_code, p.employee_id"
         " LIMIT %s"
     ).format(payroll=tx.t(RECORDS), employees=tx.t("employees"))
-    return _all(tx, NegativeLine, query, (run_id, limit))
+    return rows.many(tx, NegativeLine, query, (run_id, limit))
 
 
 def fingerprint(tx: TenantTx, run_id: UUID) -> Fingerprint:
@@ -261,7 +256,7 @@ def fingerprint(tx: TenantTx, run_id: UUID) -> Fingerprint:
         " ORDER BY employee_id)) AS digest"
         " FROM {} WHERE payroll_run_id = %s"
     ).format(tx.t(RECORDS))
-    found = _one(tx, Fingerprint, query, (run_id,))
+    found = rows.one(tx, Fingerprint, query, (run_id,))
     assert found is not None  # an aggregate without GROUP BY: always one row
     return found
 
@@ -269,7 +264,7 @@ def fingerprint(tx: TenantTx, run_id: UUID) -> Fingerprint:
 def insert_scratch_run(tx: TenantTx, month: dt.date) -> UUID:
     """A rejected run of `month` (it holds no month) to compute records into and throw away; not audited."""
     query = sql.SQL("INSERT INTO {} (month, status) VALUES (%s, 'rejected') RETURNING id").format(tx.t(RUNS))
-    run_id = _scalar(tx, query, (month,))
+    run_id = rows.scalar(tx, query, (month,))
     assert isinstance(run_id, UUID)
     return run_id
 
@@ -287,7 +282,7 @@ def another_approver_exists(tx: TenantTx, creator: UUID, role: str | None) -> bo
         " AND (e.date_of_leaving IS NULL OR e.date_of_leaving > current_date)"
         " AND (u.role = 'admin' OR u.role = %(role)s AND r.permissions && ARRAY['*', 'payroll:approve']))"
     ).format(users=tx.t("users"), roles=tx.t("role_permissions"), employees=tx.t("employees"))
-    return bool(_scalar(tx, query, {"creator": creator, "role": role}))
+    return bool(rows.scalar(tx, query, {"creator": creator, "role": role}))
 
 
 def pay_comparison(tx: TenantTx, run: RunRow, employee_id: UUID) -> PayComparison | None:
@@ -301,7 +296,7 @@ def pay_comparison(tx: TenantTx, run: RunRow, employee_id: UUID) -> PayCompariso
         " LEFT JOIN {payroll} before ON before.payroll_run_id = last.id AND before.employee_id = mine.employee_id"
         " WHERE mine.payroll_run_id = %(run)s AND mine.employee_id = %(me)s"
     ).format(payroll=tx.t(RECORDS), runs=tx.t(RUNS))
-    return _one(tx, PayComparison, query, {"run": run.id, "month": run.month, "me": employee_id})
+    return rows.one(tx, PayComparison, query, {"run": run.id, "month": run.month, "me": employee_id})
 
 
 # ---------------------------------------------------------------- stats
@@ -317,7 +312,7 @@ def by_department(tx: TenantTx, run_id: UUID) -> list[DepartmentRow]:
         " GROUP BY p.department_id, d.name"
         " ORDER BY d.name NULLS LAST, p.department_id"
     ).format(payroll=tx.t(RECORDS), departments=tx.t("departments"))
-    return _all(tx, DepartmentRow, query, (run_id,))
+    return rows.many(tx, DepartmentRow, query, (run_id,))
 
 
 # ---------------------------------------------------------------- salary structures and salaries
@@ -328,28 +323,28 @@ def structures_page(tx: TenantTx, after: str | None, limit: int) -> list[Structu
     query = sql.SQL(
         "SELECT {} FROM {} WHERE %(after)s::text IS NULL OR lower(name) > %(after)s"
         " ORDER BY lower(name) LIMIT %(limit)s"
-    ).format(_columns(StructureRow), tx.t(STRUCTURES))
-    return _all(tx, StructureRow, query, {"after": after, "limit": limit})
+    ).format(rows.columns(StructureRow), tx.t(STRUCTURES))
+    return rows.many(tx, StructureRow, query, {"after": after, "limit": limit})
 
 
 def structure(tx: TenantTx, structure_id: UUID) -> StructureRow | None:
-    query = sql.SQL("SELECT {} FROM {} WHERE id = %s").format(_columns(StructureRow), tx.t(STRUCTURES))
-    return _one(tx, StructureRow, query, (structure_id,))
+    query = sql.SQL("SELECT {} FROM {} WHERE id = %s").format(rows.columns(StructureRow), tx.t(STRUCTURES))
+    return rows.one(tx, StructureRow, query, (structure_id,))
 
 
 def insert_structure(tx: TenantTx, values: Mapping[str, object]) -> StructureRow:
     """Audited (`salary_structure.created`)."""
-    return _typed(StructureRow, crud.insert(tx, STRUCTURES, STRUCTURE, values))
+    return rows.typed(StructureRow, crud.insert(tx, STRUCTURES, STRUCTURE, values))
 
 
 def update_structure(tx: TenantTx, structure_id: UUID, changes: Mapping[str, object]) -> StructureRow:
     """Audited (`salary_structure.updated`); 404 for a structure that does not exist."""
-    return _typed(StructureRow, crud.update(tx, STRUCTURES, STRUCTURE, structure_id, changes))
+    return rows.typed(StructureRow, crud.update(tx, STRUCTURES, STRUCTURE, structure_id, changes))
 
 
 def insert_salary(tx: TenantTx, values: Mapping[str, object]) -> SalaryRow:
     """Audited (`employee_salary.created`)."""
-    return _typed(SalaryRow, crud.insert(tx, SALARIES, SALARY, values))
+    return rows.typed(SalaryRow, crud.insert(tx, SALARIES, SALARY, values))
 
 
 def salaries_page(tx: TenantTx, employee_id: UUID, after: dt.date | None, limit: int) -> list[SalaryRow]:
@@ -358,8 +353,8 @@ def salaries_page(tx: TenantTx, employee_id: UUID, after: dt.date | None, limit:
         "SELECT {} FROM {} WHERE employee_id = %(employee)s"
         " AND (%(after)s::date IS NULL OR effective_from < %(after)s)"
         " ORDER BY effective_from DESC LIMIT %(limit)s"
-    ).format(_columns(SalaryRow), tx.t(SALARIES))
-    return _all(tx, SalaryRow, query, {"employee": employee_id, "after": after, "limit": limit})
+    ).format(rows.columns(SalaryRow), tx.t(SALARIES))
+    return rows.many(tx, SalaryRow, query, {"employee": employee_id, "after": after, "limit": limit})
 
 
 def last_settled_month(tx: TenantTx, effective_from: dt.date) -> str | None:
@@ -368,34 +363,5 @@ def last_settled_month(tx: TenantTx, effective_from: dt.date) -> str | None:
         "SELECT to_char(max(month), 'YYYY-MM') FROM {}"
         " WHERE status IN ('approved', 'processed') AND month >= date_trunc('month', %s::date)"
     ).format(tx.t(RUNS))
-    month = _scalar(tx, query, (effective_from,))
+    month = rows.scalar(tx, query, (effective_from,))
     return str(month) if month else None
-
-
-# ---------------------------------------------------------------- typed rows
-
-
-def _columns(shape: type[DataclassInstance], alias: str | None = None) -> sql.Composed:
-    """The columns a row shape holds, as a select list (qualified by `alias` if given)."""
-    names = (f.name for f in fields(shape))
-    return sql.SQL(", ").join(sql.Identifier(alias, n) if alias else sql.Identifier(n) for n in names)
-
-
-def _typed(shape: type[R], row: Mapping[str, Any]) -> R:
-    """A dict row (from `hrms.db.crud`) as its row shape: the one place dict rows become typed."""
-    return shape(**{f.name: row[f.name] for f in fields(shape)})
-
-
-def _one(tx: TenantTx, shape: type[R], query: sql.SQL | sql.Composed, params: Params) -> R | None:
-    with tx.conn.cursor(row_factory=class_row(shape)) as cursor:
-        return cursor.execute(query, params).fetchone()
-
-
-def _all(tx: TenantTx, shape: type[R], query: sql.SQL | sql.Composed, params: Params) -> list[R]:
-    with tx.conn.cursor(row_factory=class_row(shape)) as cursor:
-        return cursor.execute(query, params).fetchall()
-
-
-def _scalar(tx: TenantTx, query: sql.SQL | sql.Composed, params: Params) -> Any:
-    with tx.conn.cursor(row_factory=scalar_row) as cursor:
-        return cursor.execute(query, params).fetchone()
