@@ -11,7 +11,6 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
 from hrms.errors import Conflict
@@ -19,6 +18,7 @@ from hrms.migrations import runner
 from hrms.migrations.files import Migration, latest_version, migrations
 from hrms.tenancy import schema_name_for
 from hrms.tenants import repo
+from tests.integration.fresh_database import fresh_database
 
 SHIPPED_TENANT = latest_version("tenant")
 ADD_NICKNAME = Migration(
@@ -33,17 +33,8 @@ WITH_NICKNAME = runner.MigrationSet(public=migrations("public"), tenant=(*migrat
 @pytest.fixture
 def database(stack: Any) -> Iterator[str]:
     """A fresh, empty database on the stack's server; its conninfo."""
-    import os
-
-    admin = os.environ["DATABASE_URL"]
-    name = f"hrms_mig_{secrets.token_hex(4)}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_conninfo(admin, dbname=name)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with fresh_database("hrms_mig") as conninfo:
+        yield conninfo
 
 
 @pytest.fixture
