@@ -12,28 +12,21 @@ the employee's reporting manager) within their scope, HR or admin (`all` scope),
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 from uuid import UUID, uuid4
 
-from psycopg import sql
-
+from hrms.appraisals import repo
 from hrms.appraisals.models import Appraisal, AppraisalForm, NewAppraisal, NewAppraisalForm
 from hrms.appraisals.validation import check_responses
 from hrms.auth import duties
 from hrms.auth.scope import caller_employee_id, visible, visible_ids
-from hrms.db import mongo_audit
-from hrms.db.mongo_audit import Change
 from hrms.db.postgres import tenant_tx
-from hrms.db.tenant_collection import collection
 from hrms.employees import repo as employees
 from hrms.errors import Conflict, Invalid, NotFound
 from hrms.pagination import Page, decode_keyset, encode_cursor
 from hrms.tenancy import Actor, Tenant
 
-FORMS = "AppraisalForm"
-APPRAISALS = "Appraisal"
-NEXT_STATUS = {"draft": "submitted", "submitted": "reviewed"}
+NEXT_STATUS: dict[str, repo.Status] = {"draft": "submitted", "submitted": "reviewed"}
 
 
 def create_form(tenant: Tenant, actor: Actor, body: NewAppraisalForm) -> AppraisalForm:
@@ -43,10 +36,8 @@ def create_form(tenant: Tenant, actor: Actor, body: NewAppraisalForm) -> Apprais
 def update_form(tenant: Tenant, actor: Actor, form_id: UUID, body: NewAppraisalForm) -> AppraisalForm:
     """A new version; concurrent updates of one version: one wins, the other is a 409."""
     latest = _form(tenant, form_id, None)
-    form = _insert_form(tenant, actor, str(form_id), latest["version"] + 1, body)
-    collection(tenant, FORMS).update_many(
-        {"formId": str(form_id), "version": {"$lt": form.version}}, {"$set": {"latest": False}}
-    )
+    form = _insert_form(tenant, actor, str(form_id), latest.version + 1, body)
+    repo.supersede(tenant, str(form_id), form.version)
     return form
 
 
@@ -55,30 +46,24 @@ def get_form(tenant: Tenant, form_id: UUID, version: int | None) -> AppraisalFor
 
 
 def list_forms(tenant: Tenant, cycle: str | None) -> Page[AppraisalForm]:
-    flt: dict[str, Any] = {"latest": True}
-    if cycle:
-        flt["cycle"] = cycle
-    return Page(items=[_form_out(d) for d in collection(tenant, FORMS).find(flt, sort=[("createdAt", -1)], limit=500)])
+    return Page(items=[_form_out(f) for f in repo.latest_forms(tenant, cycle)])
 
 
 def create_appraisal(tenant: Tenant, actor: Actor, scope: str, body: NewAppraisal) -> Appraisal:
     _employee_in_scope(tenant, actor, scope, body.employee_id)
     form = _form(tenant, body.form_id, None)
-    reviewer_id = _check_parties(tenant, actor, body, bool(form.get("allowSelfAssessment")))
-    check_responses(form["fields"], body.responses, complete=False)
-    doc = {
-        "_id": str(uuid4()),
-        "formId": form["formId"],
-        "formVersion": form["version"],
-        "employeeId": str(body.employee_id),
-        "reviewerId": None if reviewer_id is None else str(reviewer_id),
-        "responses": body.responses,
-        "status": "draft",
-        "createdAt": datetime.now(UTC),
-        "createdBy": actor.user_id,
-    }
-    mongo_audit.insert(collection(tenant, APPRAISALS), actor, doc, Change("create", "appraisal", doc["_id"], None, doc))
-    return _appraisal_out(doc)
+    reviewer_id = _check_parties(tenant, actor, body, form.allow_self_assessment)
+    check_responses(form.fields, body.responses, complete=False)
+    created = repo.insert_appraisal(
+        tenant,
+        actor,
+        str(uuid4()),
+        form=form,
+        employee_id=str(body.employee_id),
+        reviewer_id=None if reviewer_id is None else str(reviewer_id),
+        responses=body.responses,
+    )
+    return _appraisal_out(created)
 
 
 def get_appraisal(tenant: Tenant, actor: Actor, scope: str, appraisal_id: UUID) -> Appraisal:
@@ -88,23 +73,13 @@ def get_appraisal(tenant: Tenant, actor: Actor, scope: str, appraisal_id: UUID) 
 def submit_appraisal(tenant: Tenant, actor: Actor, scope: str, appraisal_id: UUID) -> Appraisal:
     """draft -> submitted (every required answer present) -> reviewed; a concurrent double submit is a 409."""
     doc = _appraisal(tenant, actor, scope, appraisal_id)
-    status = doc["status"]
-    if status not in NEXT_STATUS:
+    if doc.status not in NEXT_STATUS:
         raise Conflict("This appraisal has already been reviewed.")
-    if status == "submitted":
+    if doc.status == "submitted":
         _check_reviewer(tenant, actor, scope, doc)
-    form = _form(tenant, UUID(doc["formId"]), doc["formVersion"])
-    check_responses(form["fields"], doc["responses"], complete=True)
-    target = NEXT_STATUS[status]
-    stamp = "submittedAt" if target == "submitted" else "reviewedAt"
-    fields = {"status": target, stamp: datetime.now(UTC), f"{stamp[:-2]}By": actor.user_id}
-    after = mongo_audit.update(
-        collection(tenant, APPRAISALS),
-        actor,
-        {"_id": doc["_id"], "status": status},
-        {"$set": fields},
-        Change(target, "appraisal", doc["_id"], doc, {**doc, **fields}),
-    )
+    form = _form(tenant, UUID(doc.form_id), doc.form_version)
+    check_responses(form.fields, doc.responses, complete=True)
+    after = repo.advance(tenant, actor, doc, NEXT_STATUS[doc.status])
     if after is None:
         raise Conflict("The appraisal changed meanwhile; reload it.")
     return _appraisal_out(after)
@@ -120,60 +95,53 @@ def list_appraisals(
     limit: int,
     cursor: str | None,
 ) -> Page[Appraisal]:
-    flt: dict[str, Any] = {}
+    among: list[str] | None = None
     if scope != "all":
         allowed = _visible_employees(tenant, actor, scope)
         if employee_id is not None and str(employee_id) not in allowed:
             return Page(items=[])
-        flt["employeeId"] = {"$in": sorted(allowed)}
-    if employee_id is not None:
-        flt["employeeId"] = str(employee_id)
-    if status:
-        flt["status"] = status
+        among = sorted(allowed)
     after = decode_keyset(cursor, datetime.fromisoformat, str)
-    if after:
-        at, last_id = after
-        flt["$or"] = [{"createdAt": {"$lt": at}}, {"createdAt": at, "_id": {"$lt": last_id}}]
-    docs = collection(tenant, APPRAISALS).find(flt, sort=[("createdAt", -1), ("_id", -1)], limit=limit + 1)
+    docs = repo.appraisal_page(
+        tenant,
+        among=among,
+        employee_id=None if employee_id is None else str(employee_id),
+        status=status or None,
+        after=(after[0], after[1]) if after else None,
+        limit=limit + 1,
+    )
     page = docs[:limit]
-    next_cursor = encode_cursor([page[-1]["createdAt"].isoformat(), page[-1]["_id"]]) if len(docs) > limit else None
+    next_cursor = encode_cursor([page[-1].created_at.isoformat(), page[-1].appraisal_id]) if len(docs) > limit else None
     return Page(items=[_appraisal_out(d) for d in page], next_cursor=next_cursor)
 
 
 def _insert_form(tenant: Tenant, actor: Actor, form_id: str, version: int, body: NewAppraisalForm) -> AppraisalForm:
-    doc = {
-        "_id": f"{form_id}:{version}",
-        "formId": form_id,
-        "version": version,
-        "latest": True,
-        "name": body.name,
-        "cycle": body.cycle,
-        "fields": [f.model_dump(exclude_none=True) for f in body.fields],
-        "allowSelfAssessment": body.allow_self_assessment,
-        "createdAt": datetime.now(UTC),
-        "createdBy": actor.user_id,
-    }
-    change = Change("create" if version == 1 else "update", "appraisal_form", form_id, None, doc)
     try:
-        mongo_audit.insert(collection(tenant, FORMS), actor, doc, change)
+        form = repo.insert_form(
+            tenant,
+            actor,
+            form_id,
+            version,
+            name=body.name,
+            cycle=body.cycle,
+            fields=[f.model_dump(exclude_none=True) for f in body.fields],
+            allow_self_assessment=body.allow_self_assessment,
+        )
     except Conflict:
         raise Conflict("The form was changed by someone else; reload and retry.") from None
-    return _form_out(doc)
+    return _form_out(form)
 
 
-def _form(tenant: Tenant, form_id: UUID, version: int | None) -> dict[str, Any]:
-    flt: dict[str, Any] = {"formId": str(form_id)}
-    if version is not None:
-        flt["version"] = version
-    found = collection(tenant, FORMS).find(flt, sort=[("version", -1)], limit=1)
-    if not found:
+def _form(tenant: Tenant, form_id: UUID, version: int | None) -> repo.Form:
+    form = repo.find_form(tenant, str(form_id), version)
+    if form is None:
         raise NotFound("No such appraisal form.")
-    return found[0]
+    return form
 
 
-def _appraisal(tenant: Tenant, actor: Actor, scope: str, appraisal_id: UUID) -> dict[str, Any]:
-    doc = collection(tenant, APPRAISALS).find_one({"_id": str(appraisal_id)})
-    if doc is None or (scope != "all" and doc["employeeId"] not in _visible_employees(tenant, actor, scope)):
+def _appraisal(tenant: Tenant, actor: Actor, scope: str, appraisal_id: UUID) -> repo.StoredAppraisal:
+    doc = repo.find_appraisal(tenant, str(appraisal_id))
+    if doc is None or (scope != "all" and doc.employee_id not in _visible_employees(tenant, actor, scope)):
         raise NotFound("No such appraisal.")
     return doc
 
@@ -192,10 +160,7 @@ def _check_parties(tenant: Tenant, actor: Actor, body: NewAppraisal, allows_self
             raise duties.refuse("self-decision", "This form allows no self-assessment: someone else appraises you.")
         reviewer = body.reviewer_id
         if reviewer is None:
-            row = tx.execute(
-                sql.SQL("SELECT manager_id FROM {} WHERE id = %s").format(tx.t("employees")), (body.employee_id,)
-            ).fetchone()
-            reviewer = row["manager_id"] if row else None
+            reviewer = repo.manager_of(tx, body.employee_id)
         reviewer_known = body.reviewer_id is None or employees.exists(tx, "employees", body.reviewer_id)
     if body.reviewer_id is not None:
         if not reviewer_known:
@@ -211,11 +176,11 @@ def _check_parties(tenant: Tenant, actor: Actor, body: NewAppraisal, allows_self
     return reviewer
 
 
-def _check_reviewer(tenant: Tenant, actor: Actor, scope: str, doc: dict[str, Any]) -> None:
+def _check_reviewer(tenant: Tenant, actor: Actor, scope: str, doc: repo.StoredAppraisal) -> None:
     me = _me(tenant, actor)
-    if me is not None and me == doc["employeeId"]:
+    if me is not None and me == doc.employee_id:
         raise duties.refuse("self-decision", "Nobody reviews their own appraisal.")
-    if scope != "all" and (me is None or me != doc.get("reviewerId")):
+    if scope != "all" and (me is None or me != doc.reviewer_id):
         raise duties.refuse("review-by-reviewer", "The review belongs to the appraisal's reviewer, HR or an admin.")
 
 
@@ -230,30 +195,30 @@ def _employee_in_scope(tenant: Tenant, actor: Actor, scope: str, employee_id: UU
             raise NotFound("No such employee.")
 
 
-def _form_out(doc: dict[str, Any]) -> AppraisalForm:
+def _form_out(form: repo.Form) -> AppraisalForm:
     return AppraisalForm(
-        form_id=doc["formId"],
-        version=doc["version"],
-        name=doc["name"],
-        cycle=doc["cycle"],
-        fields=doc["fields"],
-        allow_self_assessment=bool(doc.get("allowSelfAssessment")),
-        created_at=doc["createdAt"],
-        created_by=doc["createdBy"],
+        form_id=form.form_id,
+        version=form.version,
+        name=form.name,
+        cycle=form.cycle,
+        fields=form.fields,
+        allow_self_assessment=form.allow_self_assessment,
+        created_at=form.created_at,
+        created_by=form.created_by,
     )
 
 
-def _appraisal_out(doc: dict[str, Any]) -> Appraisal:
+def _appraisal_out(doc: repo.StoredAppraisal) -> Appraisal:
     return Appraisal(
-        appraisal_id=doc["_id"],
-        form_id=doc["formId"],
-        form_version=doc["formVersion"],
-        employee_id=doc["employeeId"],
-        reviewer_id=doc.get("reviewerId"),
-        responses=doc["responses"],
-        status=doc["status"],
-        created_at=doc["createdAt"],
-        created_by=doc["createdBy"],
-        submitted_at=doc.get("submittedAt"),
-        reviewed_at=doc.get("reviewedAt"),
+        appraisal_id=doc.appraisal_id,
+        form_id=doc.form_id,
+        form_version=doc.form_version,
+        employee_id=doc.employee_id,
+        reviewer_id=doc.reviewer_id,
+        responses=doc.responses,
+        status=doc.status,
+        created_at=doc.created_at,
+        created_by=doc.created_by,
+        submitted_at=doc.submitted_at,
+        reviewed_at=doc.reviewed_at,
     )

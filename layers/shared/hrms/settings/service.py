@@ -11,28 +11,21 @@ and rollback read those snapshots, and a rollback is a new version.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from hrms.db import mongo_audit
-from hrms.db.mongo_audit import Change
-from hrms.db.tenant_collection import collection
 from hrms.errors import Conflict, DependencyDown, NotFound
 from hrms.observability import logger
 from hrms.pagination import Page, bigint, decode_keyset, encode_cursor
-from hrms.request_context import request_id
+from hrms.settings import repo
 from hrms.settings.models import SettingsChange, SettingsRollback, SettingsUpdate, TenantSettings
 from hrms.tenancy import Actor, Tenant
 
-CURRENT = "TenantSettings"
-AUDIT = "SettingsAudit"
-
 
 def get_settings(tenant: Tenant) -> TenantSettings:
-    doc = collection(tenant, CURRENT).find_one({"_id": str(tenant.tenant_id)})
+    doc = repo.current(tenant)
     if doc is None:
         return TenantSettings(version=0, settings={})
-    return _current(doc)
+    return _out(doc)
 
 
 def effective_settings(tenant: Tenant, defaults: dict[str, Any]) -> dict[str, Any]:
@@ -50,21 +43,20 @@ def update_settings(tenant: Tenant, actor: Actor, body: SettingsUpdate) -> Tenan
 
 
 def rollback_settings(tenant: Tenant, actor: Actor, body: SettingsRollback) -> TenantSettings:
-    target = collection(tenant, AUDIT).find_one({"version": body.version})
+    target = repo.snapshot(tenant, body.version)
     if target is None:
         raise NotFound(f"Settings version {body.version} does not exist.")
     expected = body.expected_version if body.expected_version is not None else get_settings(tenant).version
-    return _write(tenant, actor, target["settings"], expected, "rollback", rolled_back_to=body.version)
+    return _write(tenant, actor, target.settings, expected, "rollback", rolled_back_to=body.version)
 
 
 def settings_history(tenant: Tenant, limit: int, cursor: str | None) -> Page[SettingsChange]:
     after = decode_keyset(cursor, bigint)
-    flt: dict[str, Any] = {"version": {"$lt": after[0]}} if after else {}
-    docs = collection(tenant, AUDIT).find(flt, sort=[("version", -1)], limit=limit + 1)
+    docs = repo.snapshots(tenant, below=after[0] if after else None, limit=limit + 1)
     page = docs[:limit]
     return Page(
-        items=[SettingsChange.model_validate(_public(d)) for d in page],
-        next_cursor=encode_cursor([str(page[-1]["version"])]) if len(docs) > limit else None,
+        items=[_change(d) for d in page],
+        next_cursor=encode_cursor([str(page[-1].version)]) if len(docs) > limit else None,
     )
 
 
@@ -76,43 +68,29 @@ def _write(
     action: str,
     rolled_back_to: int | None = None,
 ) -> TenantSettings:
-    current = collection(tenant, CURRENT)
-    now = datetime.now(UTC)
-    key = str(tenant.tenant_id)
-    before = current.find_one({"_id": key})
-    if before is not None and before["version"] != expected:
-        raise _stale(before["version"])
-    previous = before["settings"] if before else {}
-    version = expected + 1
-    history = {
-        "version": version,
-        "action": action,
-        "settings": new,
-        "diff": diff(previous, new),
-        "actorId": actor.user_id,
-        "actorRole": actor.role,
-        "at": now,
-        "requestId": request_id.get(),
-        "rolledBackTo": rolled_back_to,
-    }
-    change = Change(
-        f"settings.{action}", "settings", version, {"settings": previous}, {"settings": new}, copies={AUDIT: history}
-    )
-    fields = {"settings": new, "updatedAt": now, "updatedBy": actor.user_id}
-    if expected == 0:
-        try:
-            doc = mongo_audit.insert(current, actor, {"_id": key, "version": version, **fields}, change)
-        except Conflict:
-            raise _stale(None) from None
-    else:
-        found = mongo_audit.update(
-            current, actor, {"_id": key, "version": expected}, {"$set": fields, "$inc": {"version": 1}}, change
+    before = repo.current(tenant)
+    if before is not None and before.version != expected:
+        raise _stale(before.version)
+    previous = before.settings if before else {}
+    try:
+        doc = repo.write(
+            tenant,
+            actor,
+            expected=expected,
+            previous=previous,
+            new=new,
+            diff=diff(previous, new),
+            action=action,
+            rolled_back_to=rolled_back_to,
         )
-        if found is None:
-            latest = current.find_one({"_id": key})
-            raise _stale(latest["version"] if latest else 0)
-        doc = found
-    return _current(doc)
+    except Conflict:
+        if expected == 0:  # someone else wrote version 1 first
+            raise _stale(None) from None
+        raise
+    if doc is None:
+        latest = repo.current(tenant)
+        raise _stale(latest.version if latest else 0)
+    return _out(doc)
 
 
 def _stale(current: int | None) -> Conflict:
@@ -120,17 +98,23 @@ def _stale(current: int | None) -> Conflict:
     return Conflict(detail) if current is None else Conflict(detail, currentVersion=current)
 
 
-def _current(doc: dict[str, Any]) -> TenantSettings:
+def _out(doc: repo.Current) -> TenantSettings:
     return TenantSettings(
-        version=doc["version"],
-        settings=doc["settings"],
-        updated_at=doc.get("updatedAt"),
-        updated_by=doc.get("updatedBy"),
+        version=doc.version, settings=doc.settings, updated_at=doc.updated_at, updated_by=doc.updated_by
     )
 
 
-def _public(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k not in ("_id", "tenantId", "requestId")}
+def _change(doc: repo.Snapshot) -> SettingsChange:
+    return SettingsChange(
+        version=doc.version,
+        action=doc.action,
+        settings=doc.settings,
+        diff=doc.diff,
+        actor_id=doc.actor_id,
+        actor_role=doc.actor_role,
+        at=doc.at,
+        rolled_back_to=doc.rolled_back_to,
+    )
 
 
 def diff(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:
