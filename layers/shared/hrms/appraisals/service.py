@@ -20,6 +20,7 @@ from hrms.appraisals.models import Appraisal, AppraisalForm, NewAppraisal, NewAp
 from hrms.appraisals.validation import check_responses
 from hrms.auth import duties
 from hrms.auth.scope import caller_employee_id, visible, visible_ids
+from hrms.db import rows
 from hrms.db.postgres import tenant_tx
 from hrms.employees import repo as employees
 from hrms.errors import Conflict, Invalid, NotFound
@@ -161,7 +162,7 @@ def _check_parties(tenant: Tenant, actor: Actor, body: NewAppraisal, allows_self
         reviewer = body.reviewer_id
         if reviewer is None:
             reviewer = repo.manager_of(tx, body.employee_id)
-        reviewer_known = body.reviewer_id is None or employees.exists(tx, "employees", body.reviewer_id)
+        reviewer_known = body.reviewer_id is None or rows.exists(tx, "employees", body.reviewer_id)
     if body.reviewer_id is not None:
         if not reviewer_known:
             raise Invalid(

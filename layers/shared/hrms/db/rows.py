@@ -38,6 +38,11 @@ def typed(shape: type[R], row: Mapping[str, Any]) -> R:
     return shape(**{f.name: row[f.name] for f in fields(shape)})
 
 
+def exists(tx: TenantTx, table: str, row_id: object) -> bool:
+    """Whether the tenant's `table` has a row with this id."""
+    return scalar(tx, sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(tx.t(table)), (row_id,)) is not None
+
+
 def one(source: Source, shape: type[R], query: Query, params: Params | None = None) -> R | None:
     with _conn(source).cursor(row_factory=class_row(shape)) as cursor:
         return cursor.execute(query, params).fetchone()

@@ -156,11 +156,6 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def exists(tx: TenantTx, table: str, row_id: UUID) -> bool:
-    query = sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(tx.t(table))
-    return rows.scalar(tx, query, (row_id,)) is not None
-
-
 def chain_reaches(tx: TenantTx, manager_id: UUID, employee_id: UUID) -> bool:
     """True if `employee_id` is `manager_id` or one of its managers, i.e. the new edge would close a cycle."""
     query = sql.SQL(
@@ -180,13 +175,6 @@ def insert(tx: TenantTx, values: Mapping[str, Any]) -> EmployeeRow:
 def update(tx: TenantTx, employee_id: UUID, changes: Mapping[str, Any]) -> EmployeeRow:
     """Audited (`employee.updated`)."""
     return rows.typed(EmployeeRow, crud.update(tx, TABLE, ENTITY, employee_id, changes))
-
-
-def tenant_timezone(tx: TenantTx) -> str | None:
-    """The organisation setting `timezone` (an IANA name, not checked here), if set."""
-    query = sql.SQL("SELECT value #>> '{{}}' FROM {} WHERE key = 'timezone'").format(tx.t("organization_settings"))
-    zone = rows.scalar(tx, query, ())
-    return str(zone) if zone else None
 
 
 # ---------------------------------------------------------------- leave balances

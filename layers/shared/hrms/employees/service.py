@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hrms import pii
 from hrms.auth import accounts
 from hrms.auth.scope import Visibility, visible
 from hrms.cache import views
+from hrms.db import rows, tenant_clock
 from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import balances, repo
@@ -71,8 +71,8 @@ def list_employees(
     if filters.q is not None:
         _storable(filters.q, "query.q")
     with tenant_tx(tenant, actor) as tx:
-        rows = repo.list_page(tx, visible(tx, scope, actor), filters, after, limit + 1)
-    return page_of(rows, limit, lambda last: [last.last_name, last.first_name, str(last.id)], _employee)
+        found = repo.list_page(tx, visible(tx, scope, actor), filters, after, limit + 1)
+    return page_of(found, limit, lambda last: [last.last_name, last.first_name, str(last.id)], _employee)
 
 
 def get_employee(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID) -> Employee:
@@ -102,8 +102,8 @@ def terminate_employee(
 def leave_balances(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID, year: int | None) -> list[LeaveBalance]:
     with tenant_tx(tenant, actor) as tx:
         _visible_or_404(tx, visible(tx, scope, actor), employee_id)
-        rows = repo.balances_of_year(tx, employee_id, year or _today(tx).year)
-    return [to_balance(row) for row in rows]
+        found = repo.balances_of_year(tx, employee_id, year or tenant_clock.today(tx).year)
+    return [to_balance(row) for row in found]
 
 
 # ---------------------------------------------------------------- rules
@@ -157,7 +157,7 @@ def _status_rules(tx: TenantTx, before: EmployeeRow, changes: dict[str, Any]) ->
     """Leaving dates follow the status: set on termination (default today), cleared on re-activation."""
     status = changes.get("status", before.status)
     if status == "terminated" and before.status != "terminated" and changes.get("date_of_leaving") is None:
-        changes["date_of_leaving"] = _today(tx)
+        changes["date_of_leaving"] = tenant_clock.today(tx)
     elif status != "terminated" and before.status == "terminated" and "date_of_leaving" not in changes:
         changes["date_of_leaving"] = None
     leaving = changes.get("date_of_leaving", before.date_of_leaving)
@@ -178,9 +178,9 @@ def _reference_errors(
     manager_id: UUID | None,
 ) -> list[dict[str, Any]]:
     errors = []
-    if department_id is not None and not repo.exists(tx, "departments", department_id):
+    if department_id is not None and not rows.exists(tx, "departments", department_id):
         errors.append(_field_error("departmentId", "not_found", "no such department"))
-    if designation_id is not None and not repo.exists(tx, "designations", designation_id):
+    if designation_id is not None and not rows.exists(tx, "designations", designation_id):
         errors.append(_field_error("designationId", "not_found", "no such designation"))
     if manager_id is not None:
         manager = repo.get(tx, manager_id, vis)  # outside the caller's scope reads as unknown
@@ -223,15 +223,6 @@ def _visible_or_404(tx: TenantTx, vis: Visibility, employee_id: UUID) -> Employe
     if row is None:
         raise NotFound("No such employee.")
     return row
-
-
-def _today(tx: TenantTx) -> dt.date:
-    """Today in the tenant's time zone (organisation setting `timezone`, UTC if unset or unknown)."""
-    try:
-        zone = ZoneInfo(repo.tenant_timezone(tx) or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return dt.datetime.now(zone).date()
 
 
 def _position(cursor: str | None) -> tuple[str, str, UUID] | None:

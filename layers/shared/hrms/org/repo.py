@@ -227,20 +227,9 @@ def delete_holiday(tx: TenantTx, holiday_id: UUID) -> None:
 # ---------------------------------------------------------------- checks and settings
 
 
-def exists(tx: TenantTx, table: str, row_id: UUID) -> bool:
-    return rows.scalar(tx, sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(tx.t(table)), (row_id,)) is not None
-
-
 def employee_status(tx: TenantTx, employee_id: UUID) -> str | None:
     status = rows.scalar(tx, sql.SQL("SELECT status FROM {} WHERE id = %s").format(tx.t("employees")), (employee_id,))
     return None if status is None else str(status)
-
-
-def tenant_timezone(tx: TenantTx) -> str | None:
-    """The organisation setting `timezone` (an IANA name, not checked here), if set."""
-    query = sql.SQL("SELECT value #>> '{{}}' FROM {} WHERE key = 'timezone'").format(tx.t("organization_settings"))
-    zone = rows.scalar(tx, query, ())
-    return None if zone is None else str(zone)
 
 
 def active_tenants() -> list[TenantRef]:

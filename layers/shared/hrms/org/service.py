@@ -11,10 +11,10 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 
+from hrms.db import rows, tenant_clock
 from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.errors import Conflict, DomainError, Invalid
@@ -33,7 +33,7 @@ from hrms.org.models import (
     OrgHierarchy,
 )
 from hrms.org.repo import DepartmentRow, DesignationRow, HolidayRow
-from hrms.pagination import Page, decode_keyset, encode_cursor
+from hrms.pagination import Page, decode_keyset, encode_cursor, page_of
 from hrms.tenancy import Actor, Tenant
 
 Data = dict[str, Any]  # the plain JSON of a cached view (never a database row)
@@ -107,7 +107,7 @@ def _check_parent(tx: TenantTx, parent_id: UUID | None, department_id: UUID | No
     if parent_id is None:
         return
     if department_id is None:
-        if not repo.exists(tx, "departments", parent_id):
+        if not rows.exists(tx, "departments", parent_id):
             raise _invalid_field("parentId", "The parent department does not exist.")
         return
     chain = repo.ancestors(tx, parent_id)
@@ -208,7 +208,7 @@ def get_designation(tenant: Tenant, actor: Actor, designation_id: UUID) -> Desig
 
 
 def _check_department(tx: TenantTx, department_id: UUID | None) -> None:
-    if department_id is not None and not repo.exists(tx, "departments", department_id):
+    if department_id is not None and not rows.exists(tx, "departments", department_id):
         raise _invalid_field("departmentId", "The department does not exist.")
 
 
@@ -249,23 +249,12 @@ def _holiday(row: HolidayRow) -> Holiday:
     return Holiday(holiday_id=row.id, date=row.date, name=row.name, created_at=row.created_at)
 
 
-def _current_year(tx: TenantTx) -> int:
-    """This year in the tenant's time zone (UTC if the setting is missing or unknown)."""
-    try:
-        zone = ZoneInfo(repo.tenant_timezone(tx) or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return dt.datetime.now(zone).year
-
-
 def list_holidays(tenant: Tenant, actor: Actor, year: int | None, limit: int, cursor: str | None) -> Page[Holiday]:
     after = decode_keyset(cursor, dt.date.fromisoformat)
     after_date = after[0] if after else None
     with tenant_tx(tenant, actor) as tx:
-        rows = repo.holidays(tx, year or _current_year(tx), after_date, limit + 1)
-    page = rows[:limit]
-    more = len(rows) > limit
-    return Page(items=[_holiday(r) for r in page], next_cursor=encode_cursor([page[-1].date]) if more else None)
+        found = repo.holidays(tx, year or tenant_clock.today(tx).year, after_date, limit + 1)
+    return page_of(found, limit, lambda last: [last.date.isoformat()], _holiday)
 
 
 def create_holiday(tenant: Tenant, actor: Actor, new: NewHoliday) -> Holiday:

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from hrms.auth import duties
 from hrms.auth.scope import visible
+from hrms.db import rows
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import repo as employees
 from hrms.errors import Conflict, Invalid, NotFound
@@ -34,8 +35,8 @@ def list_structures(tenant: Tenant, actor: Actor, limit: int, cursor: str | None
     """Keyset pages by name (case-insensitive)."""
     after = decode_keyset(cursor, str)
     with tenant_tx(tenant, actor) as tx:
-        rows = repo.structures_page(tx, after[0] if after else None, limit + 1)
-    return page_of(rows, limit, lambda last: [last.name.lower()], _structure)
+        found = repo.structures_page(tx, after[0] if after else None, limit + 1)
+    return page_of(found, limit, lambda last: [last.name.lower()], _structure)
 
 
 def get_structure(tenant: Tenant, actor: Actor, structure_id: UUID) -> SalaryStructure:
@@ -89,12 +90,12 @@ def salary_history(
     with tenant_tx(tenant, actor) as tx:
         if employees.find(tx, employee_id, visible(tx, scope, actor)) is None:
             raise NotFound("No such employee.")
-        rows = repo.salaries_page(tx, employee_id, after[0] if after else None, limit + 1)
-    return page_of(rows, limit, lambda last: [last.effective_from.isoformat()], _salary)
+        found = repo.salaries_page(tx, employee_id, after[0] if after else None, limit + 1)
+    return page_of(found, limit, lambda last: [last.effective_from.isoformat()], _salary)
 
 
 def _employee_or_404(tx: TenantTx, employee_id: UUID) -> None:
-    if not employees.exists(tx, "employees", employee_id):
+    if not rows.exists(tx, "employees", employee_id):
         raise NotFound("No such employee.")
 
 
