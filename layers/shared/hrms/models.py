@@ -55,14 +55,23 @@ class PatchModel(InputModel):
         return value
 
 
+def text_problem(text: str) -> tuple[str, str] | None:
+    """Why PostgreSQL could not store `text`, as (error type, message): U+0000, or a lone surrogate
+    (not UTF-8). None if it can."""
+    if "\x00" in text:
+        return "string_nul", "must not contain NUL (U+0000) characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "string_unicode", "must be valid Unicode text"
+    return None
+
+
 def _check_storable(value: Any) -> None:
     if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("must not contain NUL (U+0000) characters")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise ValueError("must be valid Unicode text") from exc
+        problem = text_problem(value)
+        if problem is not None:
+            raise ValueError(problem[1])
     elif isinstance(value, dict):
         for key, item in value.items():
             _check_storable(key)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from hrms.errors import BadRequest
-from hrms.models import ApiModel
+from hrms.models import ApiModel, text_problem
 from hrms.request_context import operation
 
 T = TypeVar("T")
@@ -56,13 +56,7 @@ def decode_cursor(cursor: str | None) -> list[str] | None:
 
 
 def _storable(part: object) -> bool:
-    if not isinstance(part, str) or len(part) > MAX_PART_CHARS or "\x00" in part:
-        return False
-    try:
-        part.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate
-        return False
-    return True
+    return isinstance(part, str) and len(part) <= MAX_PART_CHARS and text_problem(part) is None
 
 
 def bigint(part: str) -> int:

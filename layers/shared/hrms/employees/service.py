@@ -27,6 +27,7 @@ from hrms.employees.identifiers import mask_aadhaar, mask_pan
 from hrms.employees.models import Employee, EmployeePatch, LeaveBalance, NewEmployee
 from hrms.employees.repo import EmployeeRow
 from hrms.errors import Conflict, Invalid, NotFound
+from hrms.models import text_problem
 from hrms.pagination import Page, decode_keyset, page_of
 from hrms.tenancy import Actor, Tenant
 
@@ -231,11 +232,7 @@ def _position(cursor: str | None) -> tuple[str, str, UUID] | None:
 
 
 def _storable(text: str, field: str) -> str:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise Invalid("The request does not match the expected schema.", errors=[_bad_text(field)]) from exc
-    if "\x00" in text:
+    if text_problem(text) is not None:
         raise Invalid("The request does not match the expected schema.", errors=[_bad_text(field)])
     return text
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hrms.errors import BadRequest, Invalid, PayloadTooLarge, UnsupportedMediaType
+from hrms.models import text_problem
 
 MAX_DEPTH = 32
 MAX_NUMBER_CHARS = 32
@@ -170,10 +171,6 @@ def _check(value: Any, path: str, depth: int, errors: list[dict[str, str]]) -> N
 
 
 def _check_text(text: str, path: str, errors: list[dict[str, str]]) -> None:
-    if "\x00" in text:
-        errors.append({"field": path, "type": "string_nul", "message": "must not contain NUL (U+0000) characters"})
-        return
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        errors.append({"field": path, "type": "string_unicode", "message": "must be valid Unicode text"})
+    problem = text_problem(text)
+    if problem is not None:
+        errors.append({"field": path, "type": problem[0], "message": problem[1]})
