@@ -20,8 +20,8 @@ from hrms.documents import repo, storage
 from hrms.documents.models import Document, DocumentUpload, NewDocument
 from hrms.documents.storage import UPLOAD_TTL_S
 from hrms.employees import repo as employees
-from hrms.errors import BadRequest, NotFound
-from hrms.pagination import Page, decode_cursor, encode_cursor
+from hrms.errors import NotFound
+from hrms.pagination import Page, decode_keyset, encode_cursor
 from hrms.tenancy import Actor, Tenant
 
 
@@ -86,7 +86,7 @@ def list_documents(
         employee_id=None if employee_id is None else str(employee_id),
         category=category or None,
         expires_before=expires_before,
-        after=_after(decode_cursor(cursor), by_expiry),
+        after=decode_keyset(cursor, str if by_expiry else datetime.fromisoformat, str),  # expiresOn as stored text
         limit=limit + 1,
     )
     page = docs[:limit]
@@ -97,20 +97,6 @@ def list_documents(
         assert first_key is not None  # listed by expiry: only documents that expire
         next_cursor = encode_cursor([first_key.isoformat(), last.document_id])
     return Page(items=[_public(d, with_url=True) for d in page], next_cursor=next_cursor)
-
-
-def _after(after: list[str] | None, by_expiry: bool) -> tuple[datetime | str, str] | None:
-    """The previous page's last (createdAt, or expiresOn as stored text, and id) from a cursor."""
-    if not after:
-        return None
-    if len(after) != 2:
-        raise BadRequest("The cursor is not valid.")
-    if by_expiry:
-        return after[0], after[1]
-    try:
-        return datetime.fromisoformat(after[0]), after[1]
-    except ValueError as exc:
-        raise BadRequest("The cursor is not valid.") from exc
 
 
 def _visible_or_404(tenant: Tenant, actor: Actor, scope: str, document_id: UUID) -> repo.StoredDocument:
