@@ -76,6 +76,9 @@ class Settings(BaseModel):
     # Transactional outbox (hrms.outbox): the SQS queue its events go to (unset: they wait in the tables),
     # and how long published rows are kept before the sweep purges them.
     outbox_queue_url: str | None = None
+    # Worker queues the outbox routes job events to (`hrms.outbox.events`: each type names its queue).
+    import_queue_url: str | None = None
+    export_queue_url: str | None = None
     outbox_retention_days: int = Field(default=7, ge=1, le=365)
 
     @classmethod

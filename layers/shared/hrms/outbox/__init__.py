@@ -16,7 +16,7 @@ may be sent twice when a publisher dies between the send and recording it; consu
 carry ids and codes only (`events`); the message format is in `envelope`.
 """
 
-from hrms.outbox.events import APPROVAL_DECIDED, APPROVAL_REQUESTED
+from hrms.outbox.events import APPROVAL_DECIDED, APPROVAL_REQUESTED, EXPORT_REQUESTED, IMPORT_STARTED
 from hrms.outbox.producer import emit
 
-__all__ = ["APPROVAL_DECIDED", "APPROVAL_REQUESTED", "emit"]
+__all__ = ["APPROVAL_DECIDED", "APPROVAL_REQUESTED", "EXPORT_REQUESTED", "IMPORT_STARTED", "emit"]

@@ -32,6 +32,7 @@ class EventType:
     name: str
     fields: tuple[str, ...]  # the payload's keys, in the order they are documented
     meaning: str
+    queue: str = "outbox_queue_url"  # the `hrms.config` setting naming the SQS queue its consumer reads
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -42,6 +43,8 @@ class EventType:
 
 APPROVAL_REQUESTED = "approval.requested"
 APPROVAL_DECIDED = "approval.decided"
+IMPORT_STARTED = "import.started"
+EXPORT_REQUESTED = "export.requested"
 
 REGISTRY: dict[str, EventType] = {
     t.name: t
@@ -73,6 +76,18 @@ REGISTRY: dict[str, EventType] = {
                 "subjectEmployeeId",  # the requester, to be told (null for payroll)
             ),
             "An approval task was decided.",
+        ),
+        EventType(
+            IMPORT_STARTED,
+            ("importId", "dryRun"),
+            "An import was started (POST /imports/{id}/start): the ImportWorker validates and writes it.",
+            queue="import_queue_url",
+        ),
+        EventType(
+            EXPORT_REQUESTED,
+            ("exportId",),
+            "An export was requested (POST /exports): the ExportWorker writes its file.",
+            queue="export_queue_url",
         ),
     )
 }
