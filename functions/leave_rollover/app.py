@@ -1,7 +1,9 @@
-"""LeaveRolloverFunction (EventBridge, 1 January): allocate the new leave year for every active tenant.
+"""LeaveRolloverFunction (EventBridge, hourly): open each tenant's new leave year when it begins in
+the tenant's time zone (`hrms.leave.rollover`).
 
-The year is the scheduled event's `time` year (so a late retry still allocates the right year);
-`{"detail": {"year": 2025}}` overrides it for a manual run. Idempotent: rerunning changes nothing.
+The instant is the scheduled event's `time` (so a late retry decides as the tick would have);
+`{"detail": {"at": "2027-04-01T00:30:00+05:30"}}` overrides it for a manual run. Idempotent and
+resumable: rerunning changes nothing, and a tenant that failed is retried by the next tick.
 """
 
 from typing import Any
@@ -16,10 +18,11 @@ metrics = container_metrics()
 
 @instrumented(metrics)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    summary = rollover.rollover(rollover.scheduled_year(event or {}))
-    result = {"year": summary.year, "tenants": len(summary.tenants), "allocated": summary.allocated}
-    logger.info("Leave year allocated", extra={**result, "failed": summary.failed})
+    summary = rollover.open_due(rollover.scheduled_time(event or {}))
+    opened = {t.slug: t.years for t in summary.tenants if t.years}
+    result = {"at": summary.at.isoformat(), "tenants": len(summary.tenants), "opened": opened}
+    logger.info("Leave years opened", extra={**result, "allocated": summary.allocated, "failed": summary.failed})
     metrics.add_metric(name="RolloverFailures", unit=MetricUnit.Count, value=len(summary.failed))
     if summary.failed:
-        raise RuntimeError(f"{len(summary.failed)} tenant(s) failed the rollover; rerun to complete it")
+        raise RuntimeError(f"{len(summary.failed)} tenant(s) failed the rollover; the next run retries them")
     return result

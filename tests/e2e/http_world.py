@@ -26,7 +26,8 @@ GUIDE_WEEK = {"startDate": "2024-02-05", "endDate": "2024-02-09", "reason": "Per
 
 
 class Org:
-    """A tenant through HTTP: admin token, a manager and their report hired 2024-01-01, tokens per role."""
+    """A tenant through HTTP: admin token, a manager and their report hired 2024-01-01 (with 2024 opening
+    balances), tokens per role."""
 
     def __init__(self, client: httpx.Client, tenant: Any) -> None:
         self.client, self.tenant = client, tenant
@@ -35,13 +36,13 @@ class Org:
         department = self.sql("INSERT INTO {} (name, code) VALUES ('Eng', 'ENG') RETURNING id", "departments")
         designation = self.sql("INSERT INTO {} (title) VALUES ('Engineer') RETURNING id", "designations")
         self.refs = {"departmentId": str(department[0]["id"]), "designationId": str(designation[0]["id"])}
+        types = self.call("GET", "/leave-types").json()["items"]
+        self.types = {t["code"]: t["leaveTypeId"] for t in types}
         self.manager = self.hire()
         self.employee = self.hire(managerId=self.manager)
         self.manager_token = self.token(self.manager, "manager")
         self.employee_token = self.token(self.employee, "employee")
         self.hr_token = self.token(None, "hr_manager")
-        types = self.call("GET", "/leave-types").json()["items"]
-        self.types = {t["code"]: t["leaveTypeId"] for t in types}
 
     def sql(self, query: str, table: str, params: Any = None) -> list[dict[str, Any]]:
         with transaction() as conn:
@@ -62,7 +63,19 @@ class Org:
         }
         response = self.call("POST", "/employees", json=body)
         assert response.status_code == 201, response.text
-        return str(response.json()["employeeId"])
+        employee_id = str(response.json()["employeeId"])
+        if body["dateOfJoining"] == "2024-01-01":
+            self.open_2024(employee_id)
+        return employee_id
+
+    def open_2024(self, employee_id: str) -> None:
+        """2024's balances as a tenant going live would bring them from its old tool: a hire allocates only
+        the current leave year, so HR sets the full 2024 quotas as opening balances (annual 18, sick 12,
+        casual 6) through the adjustments route."""
+        for code, days in (("annual", 18), ("sick", 12), ("casual", 6)):
+            body = {"leaveTypeId": self.types[code], "year": 2024, "days": days, "reason": "Opening balance"}
+            response = self.call("POST", f"/employees/{employee_id}/leave-balances/adjustments", json=body)
+            assert response.status_code == 201, response.text
 
     def token(self, employee_id: str | None, role: str) -> str:
         row = self.sql(

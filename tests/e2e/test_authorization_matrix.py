@@ -396,6 +396,11 @@ def _salary(w: World, caller: str, subject: str) -> Req:
     return Req(path={"employeeId": w.emp[w.person(caller, subject)]}, json=body)
 
 
+def _adjustment(w: World, caller: str, subject: str) -> Req:
+    body = {"leaveTypeId": w.leave_type, "days": "0.5", "reason": "Matrix correction"}
+    return Req(path={"employeeId": w.emp[w.person(caller, subject)]}, json=body)
+
+
 def _approve_run(w: World, caller: str, subject: str) -> Req:
     creator = "admin" if caller == "hr" else "hr"  # never the approver: the creator may not approve
     return Req(path={"payrollRunId": w.fresh_run(creator)}, json={"comment": "ok"})
@@ -507,6 +512,10 @@ ROWS: list[Row] = [
     # ------------------------------------------------------------ leave
     row("GET", "/employees/{employeeId}/leave-balances", _emp,
         admin=200, hr=200, manager=TEAM_READ, employee=SELF_READ, subjectful=True),
+    # leave-balances:adjust, organisation-level, never one's own balance.
+    row("POST", "/employees/{employeeId}/leave-balances/adjustments", _adjustment,
+        admin={"self": RULE, "report": OK2XX, "other": OK2XX}, hr={"self": RULE, "report": OK2XX, "other": OK2XX},
+        manager=403, employee=403),
     row("GET", "/leave-types", _none, admin=200, hr=200, manager=200, employee=200),
     row("POST", "/leave-types",
         lambda w, c, s: Req(json={"code": f"lt{w.n()}", "name": "Matrix", "annualQuota": 1}),

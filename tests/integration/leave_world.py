@@ -1,7 +1,9 @@
 """A tenant with a small organisation for the leave and approval tests (services, no HTTP).
 
-Employees are hired through the employees service with dateOfJoining 2024-01-01, so their 2024
-balances exist (annual 18, sick 12, casual 6, unpaid 0; carry-forward cap of annual: 5).
+Employees are hired through the employees service with dateOfJoining 2024-01-01. A hire allocates
+only the current leave year (nothing retroactive), so `hire` also gives them the joining year's
+allocation, as the tenant's rollover of that year would have: their 2024 balances exist (annual 18,
+sick 12, casual 6, unpaid 0; carry-forward cap of annual: 5).
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from uuid import UUID, uuid4
 from psycopg import sql
 
 from hrms.auth.users import find_user_by_email
-from hrms.db.postgres import transaction
+from hrms.db.postgres import tenant_tx, transaction
 from hrms.employees import service as employees
 from hrms.employees.models import NewEmployee
+from hrms.leave import repo as leave_repo
 from hrms.leave import service
 from hrms.leave.models import LeaveRequest
+from hrms.leave.years import LeaveYear
 from hrms.tenancy import Actor, Tenant
 
 
@@ -53,7 +57,8 @@ class World:
             cursor = conn.execute(query, params)
             return cursor.fetchall() if cursor.description else []
 
-    def hire(self, manager_id: UUID | None = None, joined: str = "2024-01-01") -> UUID:
+    def hire(self, manager_id: UUID | None = None, joined: str = "2024-01-01", *, history: bool = True) -> UUID:
+        """A new employee; with `history`, also the joining year's balances (see the module notes)."""
         body = {
             "email": f"{uuid4().hex[:10]}@example.com",
             "firstName": "Asha",
@@ -63,7 +68,20 @@ class World:
             "dateOfJoining": joined,
             "managerId": str(manager_id) if manager_id else None,
         }
-        return employees.create_employee(self.tenant, self.admin, "all", NewEmployee.model_validate(body)).employee_id
+        hired = employees.create_employee(self.tenant, self.admin, "all", NewEmployee.model_validate(body))
+        if history:
+            self.allocate_joining_year(hired.employee_id, dt.date.fromisoformat(joined))
+        return hired.employee_id
+
+    def allocate_joining_year(self, employee_id: UUID, joined: dt.date) -> None:
+        """The joining (calendar) year's balances, pro rata, unless it already has them."""
+        year = LeaveYear(joined.year, dt.date(joined.year, 1, 1), dt.date(joined.year, 12, 31))
+        with tenant_tx(self.tenant, self.admin) as tx:
+            planned = [
+                leave_repo.Allocation(employee_id, quota.id, year.year, year.share(quota.annual_quota, joined))
+                for quota in leave_repo.active_quotas(tx)
+            ]
+            leave_repo.insert_allocations(tx, planned)
 
     def user(self, employee_id: UUID | None, role: str) -> Actor:
         row = self.query(

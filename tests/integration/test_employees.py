@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import threading
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -20,6 +19,7 @@ from hrms.employees import service
 from hrms.employees.models import EmployeePatch, NewEmployee
 from hrms.employees.repo import Filters
 from hrms.errors import BadRequest, Conflict, Invalid, NotFound
+from hrms.leave import balances
 from hrms.pagination import encode_cursor
 from hrms.tenancy import Actor, Tenant
 
@@ -238,47 +238,6 @@ def test_manager_chain_cannot_become_a_cycle(org):
     assert moved.manager_id == a.employee_id
 
 
-# ---------------------------------------------------------------- leave balances
-
-
-def test_hire_initialises_balances_pro_rata_for_active_leave_types(org):
-    org.query(
-        sql.SQL(
-            "INSERT INTO {} (code, name, annual_quota) VALUES ('study', 'Study', 10), ('gone', 'Gone', 12) RETURNING id"
-        ).format(org.t("leave_types"))
-    )
-    org.query(sql.SQL("UPDATE {} SET is_active = false WHERE code = 'gone' RETURNING id").format(org.t("leave_types")))
-    employee = org.hire(dateOfJoining="2025-09-20")  # September..December: 4 months
-    balances = service.leave_balances(org.tenant, org.admin, "all", employee.employee_id, 2025)
-    allocated = {b.code: b.allocated for b in balances}
-    assert allocated == {"annual": 6.0, "casual": 2.0, "sick": 4.0, "study": 3.5, "unpaid": 0.0}
-    assert all(b.year == 2025 and b.used == b.pending == 0 and b.available == b.allocated for b in balances)
-    assert service.leave_balances(org.tenant, org.admin, "all", employee.employee_id, 2026) == []
-
-
-def test_available_is_allocated_plus_carried_forward_minus_used_and_pending(org):
-    employee = org.hire(dateOfJoining="2025-01-01")
-    org.query(
-        sql.SQL(
-            "UPDATE {b} SET carried_forward = 2, used = 3, pending = 1.5 FROM {t} lt"
-            " WHERE lt.id = {b}.leave_type_id AND lt.code = 'annual' AND employee_id = %s RETURNING 1"
-        ).format(b=org.t("employee_leave_balance"), t=org.t("leave_types")),
-        (employee.employee_id,),
-    )
-    annual = next(
-        b
-        for b in service.leave_balances(org.tenant, org.admin, "all", employee.employee_id, 2025)
-        if b.code == "annual"
-    )
-    assert (annual.allocated, annual.carried_forward, annual.used, annual.pending) == (18, 2, 3, 1.5)
-    assert annual.available == 15.5
-
-
-def test_balances_of_an_unknown_employee_are_404(org):
-    with pytest.raises(NotFound):
-        service.leave_balances(org.tenant, org.admin, "all", uuid4(), None)
-
-
 # ---------------------------------------------------------------- list
 
 
@@ -425,7 +384,7 @@ def test_team_scope_sees_the_whole_reporting_line_and_themself(org, line):
         with pytest.raises(NotFound):
             service.get_employee(org.tenant, lead, "team", line[hidden].employee_id)
         with pytest.raises(NotFound):
-            service.leave_balances(org.tenant, lead, "team", line[hidden].employee_id, None)
+            balances.leave_balances(org.tenant, lead, "team", line[hidden].employee_id, None)
 
 
 def test_self_scope_sees_only_the_own_record(org, line):
@@ -456,51 +415,3 @@ def test_team_scoped_writer_cannot_attach_hires_or_edits_outside_the_line(org, l
             line["dev"].employee_id,
             EmployeePatch.model_validate({"managerId": str(line["outsider"].employee_id)}),
         )
-
-
-def test_balance_decimal_values_round_trip(org):
-    employee = org.hire(dateOfJoining="2025-12-01")
-    rows = org.query(
-        sql.SQL("SELECT allocated FROM {} WHERE employee_id = %s").format(org.t("employee_leave_balance")),
-        (employee.employee_id,),
-    )
-    assert sorted(r["allocated"] for r in rows) == [Decimal("0.0"), Decimal("0.5"), Decimal("1.0"), Decimal("1.5")]
-
-
-# ---------------------------------------------------------------- correcting the joining date
-
-
-def _allocated(org: Org, employee_id: Any, year: int) -> dict[str, float]:
-    return {b.code: b.allocated for b in service.leave_balances(org.tenant, org.admin, "all", employee_id, year)}
-
-
-def _rejoin(org: Org, employee_id: Any, day: str) -> Any:
-    patch = EmployeePatch.model_validate({"dateOfJoining": day})
-    return service.update_employee(org.tenant, org.admin, "all", employee_id, patch)
-
-
-def test_a_corrected_joining_date_reprorates_that_years_balances(org):
-    employee = org.hire(dateOfJoining="2025-09-20").employee_id  # 4 months: annual 6
-    _rejoin(org, employee, "2025-03-01")  # 10 months: annual 15
-    assert _allocated(org, employee, 2025) == {"annual": 15.0, "casual": 5.0, "sick": 10.0, "unpaid": 0.0}
-
-    _rejoin(org, employee, "2026-01-05")  # another year, nothing booked: the balances move
-    assert _allocated(org, employee, 2025) == {}
-    assert _allocated(org, employee, 2026) == {"annual": 18.0, "casual": 6.0, "sick": 12.0, "unpaid": 0.0}
-
-
-def test_a_joining_date_correction_that_would_break_bookings_is_refused(org):
-    employee = org.hire(dateOfJoining="2025-01-01").employee_id
-    org.query(
-        sql.SQL(
-            "UPDATE {b} SET used = 10 FROM {t} lt"
-            " WHERE lt.id = {b}.leave_type_id AND lt.code = 'annual' AND employee_id = %s RETURNING 1"
-        ).format(b=org.t("employee_leave_balance"), t=org.t("leave_types")),
-        (employee,),
-    )
-    for day in ("2025-09-01", "2024-12-01"):  # annual would be 6 < 10 used; another year with days used
-        with pytest.raises(Invalid) as refused:
-            _rejoin(org, employee, day)
-        assert refused.value.errors[0]["field"] == "body.dateOfJoining"
-    _rejoin(org, employee, "2025-02-01")  # 11 months: annual 16.5 still covers the 10 used
-    assert _allocated(org, employee, 2025)["annual"] == 16.5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,9 @@ from hrms.leave.models import LeaveTypePatch, NewLeaveType
 from tests.integration.leave_world import World, d
 
 APPROVE = DecisionIn(decision="approve")
+
+
+NEW_YEAR_2025 = dt.datetime(2025, 1, 1, 0, 30, tzinfo=dt.UTC)  # 06:00 in the default zone (Asia/Kolkata)
 
 
 def _approve(world: World, team: dict[str, Any], leave_id: Any) -> None:
@@ -252,8 +256,8 @@ def test_rollover_carries_unused_days_capped_per_type_and_is_idempotent(world, t
     world.request(team["employee_user"], "2024-03-04", "2024-03-07", code="casual")  # casual: 4 pending
     world.request(team["employee_user"], "2024-04-01", "2024-04-01", code="unpaid")
 
-    summary = rollover.rollover(2025, slug=_slug(world))
-    assert [t.allocated for t in summary.tenants] == [8]  # two employees x four types; not the leaver
+    summary = rollover.open_due(NEW_YEAR_2025, slug=_slug(world))
+    assert [(t.years, t.allocated) for t in summary.tenants] == [([2025], 8)]  # 2 employees x 4 types
     assert world.balance(emp, "annual", 2025) == {"allocated": 18, "carried_forward": 5, "used": 0, "pending": 0}
     assert world.balance(emp, "casual", 2025)["carried_forward"] == 2  # 6 - 4 pending, under the cap of 10
     assert world.balance(emp, "sick", 2025)["carried_forward"] == 0  # cap 0
@@ -265,8 +269,12 @@ def test_rollover_carries_unused_days_capped_per_type_and_is_idempotent(world, t
     balances_before = world.query(
         sql.SQL("SELECT b.*::text AS r FROM {} b ORDER BY 1").format(world.t("employee_leave_balance"))
     )
-    again = rollover.rollover(2025, slug=_slug(world))
-    assert [t.allocated for t in again.tenants] == [0]
+    assert rollover.open_due(NEW_YEAR_2025, slug=_slug(world)).tenants == []  # not due before 2026
+    world.query(
+        sql.SQL("UPDATE public.tenants SET leave_year_turns_at = NULL WHERE id = %s"), (world.tenant.tenant_id,)
+    )
+    again = rollover.open_due(NEW_YEAR_2025, slug=_slug(world))  # visited again: 2025 is open already
+    assert [(t.years, t.allocated) for t in again.tenants] == [([], 0)]
     assert (
         world.query(sql.SQL("SELECT b.*::text AS r FROM {} b ORDER BY 1").format(world.t("employee_leave_balance")))
         == balances_before
@@ -276,13 +284,14 @@ def test_rollover_carries_unused_days_capped_per_type_and_is_idempotent(world, t
 
 def test_rollover_of_an_unknown_tenant_is_not_found(stack):
     with pytest.raises(NotFound):
-        rollover.rollover(2025, slug="no-such-tenant-here")
+        rollover.open_due(NEW_YEAR_2025, slug="no-such-tenant-here")
 
 
-def test_scheduled_year_comes_from_the_event():
-    assert rollover.scheduled_year({"time": "2025-01-01T00:05:00Z"}) == 2025
-    assert rollover.scheduled_year({"time": "2025-01-01T00:05:00Z", "detail": {"year": 2031}}) == 2031
-    assert rollover.scheduled_year({}) >= 2025
+def test_the_scheduled_instant_comes_from_the_event():
+    assert rollover.scheduled_time({"time": "2025-01-01T00:05:00Z"}) == NEW_YEAR_2025.replace(minute=5)
+    manual = {"time": "2025-01-01T00:05:00Z", "detail": {"at": "2027-04-01T00:30:00+05:30"}}
+    assert rollover.scheduled_time(manual) == dt.datetime(2027, 3, 31, 19, 0, tzinfo=dt.UTC)
+    assert rollover.scheduled_time({}).year >= 2026
 
 
 def _slug(world: World) -> str:
@@ -305,15 +314,15 @@ def test_the_cli_rolls_one_tenant_over(world, team):
 
     from hrms.cli.main import app
 
-    args = ["leave", "rollover", "--year", "2025", "--tenant", _slug(world), "--json"]
+    args = ["leave", "rollover", "--at", "2025-01-01T00:30:00+00:00", "--tenant", _slug(world), "--json"]
     first = CliRunner().invoke(app, args, catch_exceptions=False)
     assert first.exit_code == 0, first.output
     report = json.loads(first.output)
-    assert (report["year"], report["allocated"], report["failed"]) == (2025, 8, {})
-    assert report["tenants"] == [{"slug": _slug(world), "allocated": 8, "carriedForward": "10.0"}]
+    assert (report["allocated"], report["failed"]) == (8, {})
+    assert report["tenants"] == [{"slug": _slug(world), "years": [2025], "allocated": 8, "carriedForward": "10.0"}]
     again = json.loads(CliRunner().invoke(app, args, catch_exceptions=False).output)
     assert again["allocated"] == 0
-    unknown = CliRunner().invoke(app, ["leave", "rollover", "--year", "2025", "--tenant", "nobody-here"])
+    unknown = CliRunner().invoke(app, ["leave", "rollover", "--tenant", "nobody-here"])
     assert unknown.exit_code != 0
 
 

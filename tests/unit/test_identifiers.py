@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
 from pydantic import ValidationError
 
-from hrms.employees.balances import months_remaining, pro_rata
 from hrms.employees.identifiers import (
     mask_aadhaar,
     mask_pan,
@@ -231,31 +228,6 @@ def test_short_key_material_is_refused_and_never_shown():
     with pytest.raises(ValueError):
         PiiCipher(b"short")
     assert SECRET.decode() not in repr(PiiCipher(SECRET))
-
-
-# ---------------------------------------------------------------- pro-rata leave
-
-
-@pytest.mark.parametrize(
-    ("quota", "joined", "allocated"),
-    [
-        ("18", dt.date(2025, 1, 1), "18"),  # whole year
-        ("18", dt.date(2025, 1, 31), "18"),  # the joining month counts in full
-        ("18", dt.date(2025, 7, 15), "9"),  # 6 months
-        ("12", dt.date(2025, 12, 31), "1"),  # 1 month
-        ("10", dt.date(2025, 8, 1), "4"),  # 10 * 5/12 = 4.17 -> 4.0
-        ("10", dt.date(2025, 9, 1), "3.5"),  # 10 * 4/12 = 3.33 -> 3.5
-        ("9", dt.date(2025, 11, 1), "1.5"),  # 9 * 2/12 = 1.5 exactly
-        ("3", dt.date(2025, 12, 1), "0.5"),  # 3 * 1/12 = 0.25 -> halves round up to 0.5
-        ("0", dt.date(2025, 3, 1), "0"),
-    ],
-)
-def test_pro_rata_rounds_to_the_nearest_half_day(quota, joined, allocated):
-    assert pro_rata(Decimal(quota), joined) == Decimal(allocated)
-
-
-def test_months_remaining_include_the_joining_month():
-    assert [months_remaining(dt.date(2025, m, 1)) for m in (1, 6, 12)] == [12, 7, 1]
 
 
 def test_text_postgres_cannot_store_is_refused():

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from hrms.leave.working_days import leave_year, leave_year_bounds, overlaps, working_days
+from hrms.leave.working_days import overlaps, working_days
 
 D = dt.date
 
@@ -79,16 +79,6 @@ def test_weekend_days_are_iso_weekdays(weekend):
 def test_end_before_start_is_refused():
     with pytest.raises(ValueError, match="before start"):
         working_days(D(2024, 2, 9), D(2024, 2, 5))
-
-
-def test_leave_years_follow_the_start_month():
-    assert leave_year(D(2024, 3, 31)) == 2024
-    assert leave_year(D(2024, 3, 31), start_month=4) == 2023
-    assert leave_year(D(2024, 4, 1), start_month=4) == 2024
-    assert leave_year_bounds(2024) == (D(2024, 1, 1), D(2024, 12, 31))
-    assert leave_year_bounds(2024, start_month=4) == (D(2024, 4, 1), D(2025, 3, 31))
-    with pytest.raises(ValueError):
-        leave_year(D(2024, 1, 1), start_month=13)
 
 
 def test_overlap_is_any_shared_date_except_opposite_halves():

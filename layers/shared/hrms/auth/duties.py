@@ -4,6 +4,7 @@ Each refusal is a 403 whose problem document names the rule (`rule` member):
 - `self-decision`: nobody approves, rejects, reviews or otherwise decides anything whose subject is
   themselves (leave, payroll lines, appraisals, any entity type of the approval engine);
 - `own-salary`: nobody writes their own salary (API or import);
+- `own-balance`: nobody adjusts or sets their own leave balance (API or import);
 - `run-creator`: the creator of a payroll run does not approve it; when nobody else could, the run
   waits and the answer is a 409 `no-other-approver` saying so (never a silent self-approval);
 - `own-pay-changed`: nobody approves a payroll run in which their own pay changed (a line that is new,
@@ -43,6 +44,14 @@ def not_own_salary(tx: TenantTx, employee_id: UUID) -> None:
     me = caller_employee_id(tx, tx.actor)
     if me is not None and me == employee_id:
         raise refuse("own-salary", "Nobody may set their own salary; another payroll user must do it.")
+
+
+def not_own_balance(tx: TenantTx, employee_id: UUID) -> None:
+    if tx.actor is None:
+        return
+    me = caller_employee_id(tx, tx.actor)
+    if me is not None and me == employee_id:
+        raise refuse("own-balance", "Nobody may adjust their own leave balance; another HR user must do it.")
 
 
 def waits_for_another(detail: str) -> Conflict:

@@ -8,8 +8,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from hrms.employees.models import LeaveBalance
-from hrms.leave.models import Leave
+from hrms.leave.models import Leave, LeaveBalance
 from hrms.models import ApiModel
 
 

@@ -21,11 +21,10 @@ from hrms.dashboards import cache, repo
 from hrms.dashboards.models import EmployeeDashboard, ExecutiveDashboard
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import repo as employees
-from hrms.employees.service import to_balance
 from hrms.errors import NotFound
+from hrms.leave import balances
 from hrms.leave import repo as leave
 from hrms.leave.service import to_leave
-from hrms.leave.working_days import leave_year
 from hrms.pagination import MAX_LIMIT
 from hrms.tenancy import Actor, Tenant
 
@@ -70,15 +69,14 @@ def _executive(tx: TenantTx) -> ExecutiveDashboard:
 
 
 def _employee(tx: TenantTx, employee_id: UUID) -> EmployeeDashboard:
-    cal = leave.calendar(tx)
-    year = leave_year(cal.today(), cal.year_start_month)
+    year = balances.current_year(tx).year
     pending = leave.leaves_page(
         tx, _EVERYONE, leave.Filters(employee_id=employee_id, status="pending"), None, MAX_LIMIT
     )
     return EmployeeDashboard(
         employee_id=employee_id,
         leave_year=year,
-        balances=[to_balance(row) for row in employees.balances_of_year(tx, employee_id, year)],
+        balances=[balances.to_balance(row) for row in leave.balances_of_year(tx, employee_id, year)],
         pending_leaves=[to_leave(row) for row in pending],
         approvals_waiting=repo.approvals_waiting(tx, employee_id),
         payslips=repo.payslips(tx, employee_id),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from psycopg import sql
@@ -42,25 +42,42 @@ def record(
     after: Mapping[str, Any] | None = None,
 ) -> None:
     """Write one audit row in `tx` (the caller's transaction) for the transaction's actor."""
+    record_many(tx, action, entity_type, [(entity_id, before, after)])
+
+
+def record_many(
+    tx: TenantTx,
+    action: str,
+    entity_type: str,
+    changes: Sequence[tuple[object | None, Mapping[str, Any] | None, Mapping[str, Any] | None]],
+) -> None:
+    """One audit row per (entity id, before, after) of a bulk write (imports), in one statement batch."""
     if tx.actor is None:
         raise RuntimeError("audited writes need an actor on the transaction")
-    old, new = diff(before, after)
-    tx.execute(
-        sql.SQL(
-            "INSERT INTO {} (actor_id, actor_role, action, entity_type, entity_id, before, after, request_id)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-        ).format(tx.t("audit_logs")),
-        (
-            tx.actor.user_id,
-            tx.actor.role,
-            action,
-            entity_type,
-            None if entity_id is None else str(entity_id),
-            Jsonb(old, dumps=_dumps) if old is not None else None,
-            Jsonb(new, dumps=_dumps) if new is not None else None,
-            request_id.get(),
-        ),
-    )
+    rows = []
+    for entity_id, before, after in changes:
+        old, new = diff(before, after)
+        rows.append(
+            (
+                tx.actor.user_id,
+                tx.actor.role,
+                action,
+                entity_type,
+                None if entity_id is None else str(entity_id),
+                Jsonb(old, dumps=_dumps) if old is not None else None,
+                Jsonb(new, dumps=_dumps) if new is not None else None,
+                request_id.get(),
+            )
+        )
+    query = sql.SQL(
+        "INSERT INTO {} (actor_id, actor_role, action, entity_type, entity_id, before, after, request_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    ).format(tx.t("audit_logs"))
+    if len(rows) == 1:
+        tx.execute(query, rows[0])
+    elif rows:
+        with tx.conn.cursor() as cursor:
+            cursor.executemany(query, rows)
 
 
 def record_event(tx: TenantTx, entry: Mapping[str, Any]) -> None:

@@ -22,10 +22,12 @@ from hrms.db.postgres import TenantTx
 ORG_CACHE = "hrms.org.cache"
 DASHBOARDS = "hrms.dashboards.cache"
 OUTBOX = "hrms.outbox.producer"
+LEAVE_ALLOCATION = "hrms.leave.allocation"
 
 SUBSCRIBERS: dict[str, tuple[str, ...]] = {
     "headcount": (ORG_CACHE,),  # who works in which department, and whether they still do
     "employee": (DASHBOARDS,),
+    "joining": (LEAVE_ALLOCATION,),  # hires (employee_ids) and joining-date corrections (payload previous)
     "department": (ORG_CACHE, DASHBOARDS),
     "leave_type": (DASHBOARDS,),
     "leave": (DASHBOARDS,),

@@ -80,14 +80,3 @@ class Employee(ApiModel):
     aadhaar_masked: str | None = Field(description="The Aadhaar number masked, e.g. XXXX-XXXX-9012.")
     created_at: dt.datetime
     updated_at: dt.datetime
-
-
-class LeaveBalance(ApiModel):
-    leave_type_id: UUID
-    code: str
-    year: int
-    allocated: float
-    carried_forward: float
-    used: float
-    pending: float
-    available: float = Field(description="allocated + carriedForward - used - pending")

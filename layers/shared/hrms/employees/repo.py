@@ -1,4 +1,4 @@
-"""SQL of the employees domain (records and their leave balances); every table through `tx.t(...)`,
+"""SQL of the employees domain; every table through `tx.t(...)`,
 every value bound.
 
 Rows come out typed: each row shape is a frozen dataclass below, filled by psycopg's `class_row`
@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -24,8 +23,6 @@ from hrms.db.postgres import TenantTx
 
 ENTITY = "employee"
 TABLE = "employees"
-BALANCES = "employee_leave_balance"
-LEAVE_TYPES = "leave_types"
 
 
 # ---------------------------------------------------------------- row shapes
@@ -52,38 +49,6 @@ class EmployeeRow:
     aadhaar_masked: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class LeaveQuota:
-    """An active leave type and its annual quota."""
-
-    id: UUID
-    code: str
-    annual_quota: Decimal
-
-
-@dataclass(frozen=True)
-class BookedBalance:
-    """A balance row of one year with days used or pending (`booked`), beside its type's quota."""
-
-    code: str
-    annual_quota: Decimal
-    booked: Decimal
-
-
-@dataclass(frozen=True)
-class BalanceRow:
-    """An `employee_leave_balance` row with its type's code and what is still available."""
-
-    leave_type_id: UUID
-    code: str
-    year: int
-    allocated: Decimal
-    carried_forward: Decimal
-    used: Decimal
-    pending: Decimal
-    available: Decimal
 
 
 @dataclass(frozen=True)
@@ -117,6 +82,12 @@ def find(tx: TenantTx, employee_id: UUID, visibility: Visibility) -> EmployeeRow
     """`get` under its older name, which callers outside this domain still use (payroll, dashboards,
     appraisals, documents: all only test the result for None)."""
     return get(tx, employee_id, visibility)
+
+
+def many(tx: TenantTx, employee_ids: list[UUID]) -> list[EmployeeRow]:
+    """The employees of `employee_ids` that exist (no visibility rule: for bulk checks of system writes)."""
+    query = sql.SQL("SELECT {} FROM {} WHERE id = ANY(%s)").format(rows.columns(EmployeeRow), tx.t(TABLE))
+    return rows.many(tx, EmployeeRow, query, (employee_ids,))
 
 
 def lock(tx: TenantTx, employee_id: UUID) -> EmployeeRow:
@@ -177,40 +148,7 @@ def update(tx: TenantTx, employee_id: UUID, changes: Mapping[str, Any]) -> Emplo
     return rows.typed(EmployeeRow, crud.update(tx, TABLE, ENTITY, employee_id, changes))
 
 
-# ---------------------------------------------------------------- leave balances
-
-
-def leave_quotas(tx: TenantTx) -> list[LeaveQuota]:
-    """Every active leave type, by code."""
-    query = sql.SQL("SELECT id, code, annual_quota FROM {} WHERE is_active ORDER BY code").format(tx.t(LEAVE_TYPES))
-    return rows.many(tx, LeaveQuota, query, ())
-
-
-def allocate(tx: TenantTx, employee_id: UUID, year: int, allocations: Mapping[UUID, Decimal], *, replace: bool) -> None:
-    """A balance row of `year` per leave type with its allocation; an existing row is left as it is, or
-    with `replace` given the new allocation."""
-    on_conflict = "DO UPDATE SET allocated = EXCLUDED.allocated, updated_at = now()" if replace else "DO NOTHING"
-    query = sql.SQL(
-        "INSERT INTO {} (employee_id, leave_type_id, year, allocated)"
-        " SELECT %s, t.id, %s, t.allocated FROM unnest(%s::uuid[], %s::numeric[]) AS t(id, allocated)"
-        " ON CONFLICT (employee_id, leave_type_id, year) {}"
-    ).format(tx.t(BALANCES), sql.SQL(on_conflict))
-    tx.execute(query, (employee_id, year, list(allocations), list(allocations.values())))
-
-
-def drop_balances(tx: TenantTx, employee_id: UUID, year: int) -> None:
-    query = sql.SQL("DELETE FROM {} WHERE employee_id = %s AND year = %s").format(tx.t(BALANCES))
-    tx.execute(query, (employee_id, year))
-
-
-def booked_balances(tx: TenantTx, employee_id: UUID, year: int) -> list[BookedBalance]:
-    """The balance rows of `year` with any days used or pending."""
-    query = sql.SQL(
-        "SELECT lt.code, lt.annual_quota, b.used + b.pending AS booked FROM {balance} b"
-        " JOIN {types} lt ON lt.id = b.leave_type_id"
-        " WHERE b.employee_id = %s AND b.year = %s AND b.used + b.pending > 0"
-    ).format(balance=tx.t(BALANCES), types=tx.t(LEAVE_TYPES))
-    return rows.many(tx, BookedBalance, query, (employee_id, year))
+# ---------------------------------------------------------------- what a joining date is used by
 
 
 def leaves_starting_before(tx: TenantTx, employee_id: UUID, day: dt.date) -> int:
@@ -230,14 +168,3 @@ def last_paid_month(tx: TenantTx, employee_id: UUID, up_to: dt.date) -> str | No
     ).format(payroll=tx.t("payroll"), runs=tx.t("payroll_runs"))
     month = rows.scalar(tx, query, (employee_id, up_to))
     return str(month) if month else None
-
-
-def balances_of_year(tx: TenantTx, employee_id: UUID, year: int) -> list[BalanceRow]:
-    """The employee's balance rows of `year`, by leave type code."""
-    query = sql.SQL(
-        "SELECT b.leave_type_id, lt.code, b.year, b.allocated, b.carried_forward, b.used, b.pending,"
-        " b.allocated + b.carried_forward - b.used - b.pending AS available"
-        " FROM {balance} b JOIN {types} lt ON lt.id = b.leave_type_id"
-        " WHERE b.employee_id = %s AND b.year = %s ORDER BY lt.code"
-    ).format(balance=tx.t(BALANCES), types=tx.t(LEAVE_TYPES))
-    return rows.many(tx, BalanceRow, query, (employee_id, year))

@@ -1,10 +1,11 @@
-"""Employee records: hire, list, read, change, terminate; leave balances.
+"""Employee records: hire, list, read, change, terminate.
 
 Every operation is one tenant transaction. `scope` ("all", "team", "self") is how far the caller's
 permission reaches; records outside it are "not found". PAN and Aadhaar are validated by the
 models, encrypted here (`hrms.pii`) and stored with a blind index and a masked form; only the
-masked form ever leaves this module. Correcting `dateOfJoining` re-prorates the joining year's
-leave allocations (`balances.correct_joining`), unless leave or payroll already depends on it (422).
+masked form ever leaves this module. A hire and a corrected `dateOfJoining` are declared as a
+`joining` change: the leave domain allocates or re-prorates the balances (`hrms.leave.allocation`);
+a joining date that leave or payroll already depends on stays (422).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from hrms.cache import views
 from hrms.db import rows, tenant_clock
 from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx
-from hrms.employees import balances, repo
+from hrms.employees import repo
 from hrms.employees.identifiers import mask_aadhaar, mask_pan
-from hrms.employees.models import Employee, EmployeePatch, LeaveBalance, NewEmployee
+from hrms.employees.models import Employee, EmployeePatch, NewEmployee
 from hrms.employees.repo import EmployeeRow
 from hrms.errors import Conflict, Invalid, NotFound
 from hrms.models import text_problem
@@ -58,7 +59,7 @@ def create_employee(tenant: Tenant, actor: Actor, scope: str, new: NewEmployee) 
         values.update(_identifier_columns(tenant, "aadhaar", new.aadhaar))
         with _unique_fields():
             row = repo.insert(tx, values)
-        balances.initialise(tx, row.id, new.date_of_joining)
+        declare(tx, Change("joining", employee_ids=(row.id,)))
         declare(tx, Change("headcount"))
         declare(tx, Change("employee"))
     return _employee(row)
@@ -100,13 +101,6 @@ def terminate_employee(
     return _employee(row)
 
 
-def leave_balances(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID, year: int | None) -> list[LeaveBalance]:
-    with tenant_tx(tenant, actor) as tx:
-        _visible_or_404(tx, visible(tx, scope, actor), employee_id)
-        found = repo.balances_of_year(tx, employee_id, year or tenant_clock.today(tx).year)
-    return [to_balance(row) for row in found]
-
-
 # ---------------------------------------------------------------- rules
 
 
@@ -133,15 +127,15 @@ def _change(tx: TenantTx, vis: Visibility, employee_id: UUID, requested: dict[st
     errors += _status_rules(tx, before, changes)
     joined: dt.date = changes.get("date_of_joining") or before.date_of_joining
     if joined != before.date_of_joining:
-        errors += balances.joining_corrections(tx, employee_id, before.date_of_joining, joined)
+        errors += _joining_errors(tx, employee_id, max(before.date_of_joining, joined), joined)
     _raise_if_any(errors)
 
     with _unique_fields():
         after = repo.update(tx, employee_id, changes)
     if after.date_of_leaving != before.date_of_leaving and tx.actor is not None:
         accounts.check_employee_leaving(tx, tx.actor, employee_id, after.date_of_leaving)
-    if joined != before.date_of_joining:
-        balances.correct_joining(tx, employee_id, before.date_of_joining, joined)
+    if joined != before.date_of_joining:  # the leave domain re-prorates (422 when days are booked)
+        declare(tx, Change("joining", employee_ids=(employee_id,), payload={"previous": before.date_of_joining}))
     if after.department_id != before.department_id or after.status != before.status:
         declare(tx, Change("headcount"))
     if _dashboard_facts(after) != _dashboard_facts(before):
@@ -152,6 +146,19 @@ def _change(tx: TenantTx, vis: Visibility, employee_id: UUID, requested: dict[st
 def _dashboard_facts(row: EmployeeRow) -> tuple[object, ...]:
     """What the executive dashboard counts of an employee: headcount by department, joiners and leavers."""
     return (row.department_id, row.status, row.date_of_joining, row.date_of_leaving)
+
+
+def _joining_errors(tx: TenantTx, employee_id: UUID, later: dt.date, new: dt.date) -> list[dict[str, Any]]:
+    """Why the joining date may not move to `new`: a pending or approved leave starting before it, or a
+    payroll (not rejected) run for a month up to the later of the two joining months."""
+    problems: list[str] = []
+    early = repo.leaves_starting_before(tx, employee_id, new)
+    if early:
+        problems.append(f"{early} leave(s) start before {new.isoformat()}")
+    paid = repo.last_paid_month(tx, employee_id, later)
+    if paid:
+        problems.append(f"payroll has been run for {paid}")
+    return [_field_error("dateOfJoining", "joining_date_in_use", p) for p in problems]
 
 
 def _status_rules(tx: TenantTx, before: EmployeeRow, changes: dict[str, Any]) -> list[dict[str, Any]]:
@@ -269,18 +276,4 @@ def _employee(row: EmployeeRow) -> Employee:
         aadhaar_masked=row.aadhaar_masked,
         created_at=row.created_at,
         updated_at=row.updated_at,
-    )
-
-
-def to_balance(row: repo.BalanceRow) -> LeaveBalance:
-    """The wire model of a balance row (also the employee dashboard's balances)."""
-    return LeaveBalance(
-        leave_type_id=row.leave_type_id,
-        code=row.code,
-        year=row.year,
-        allocated=float(row.allocated),
-        carried_forward=float(row.carried_forward),
-        used=float(row.used),
-        pending=float(row.pending),
-        available=float(row.available),
     )

@@ -82,3 +82,34 @@ class Leave(ApiModel):
     created_at: dt.datetime
     updated_at: dt.datetime
     decided_at: dt.datetime | None
+
+
+class BalanceAdjustment(ApiModel):
+    adjustment_id: UUID
+    days: float = Field(description="Added to the entitlement (negative: taken off).")
+    kind: Literal["correction", "opening"] = Field(description="opening: set at go-live (API or import).")
+    reason: str
+    created_by: UUID | None = Field(description="The user who made it.")
+    created_at: dt.datetime
+
+
+class LeaveBalance(ApiModel):
+    leave_type_id: UUID
+    code: str
+    year: int = Field(description="The leave year, named after the calendar year of its first day.")
+    allocated: float
+    carried_forward: float
+    adjusted: float = Field(description="The sum of the adjustments below.")
+    used: float
+    pending: float
+    available: float = Field(description="allocated + carriedForward + adjusted - used - pending")
+    adjustments: list[BalanceAdjustment] = Field(description="Opening balances and corrections, oldest first.")
+
+
+class NewAdjustment(InputModel):
+    leave_type_id: UUID
+    year: int | None = Field(default=None, ge=1900, le=2999, description="Defaults to the current leave year.")
+    days: Annotated[Decimal, Field(ge=-366, le=366, multiple_of=Decimal("0.5"))] = Field(
+        description="Half-day steps; negative takes days off, but never below what is used or pending."
+    )
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]

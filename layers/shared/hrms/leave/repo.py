@@ -24,6 +24,7 @@ from hrms.db import audit_log, crud, rows
 from hrms.db.postgres import Conn, TenantTx
 from hrms.leave.models import LeaveStatus
 from hrms.leave.working_days import HalfDay
+from hrms.leave.years import LeaveYear
 
 LEAVES = "leaves"
 TYPES = "leave_types"
@@ -120,10 +121,11 @@ class BalanceRow:
     year: int
     allocated: Decimal
     carried_forward: Decimal
+    adjusted: Decimal
     used: Decimal
     pending: Decimal
     updated_at: dt.datetime
-    available: Decimal  # allocated + carried_forward - used - pending
+    available: Decimal  # allocated + carried_forward + adjusted - used - pending
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,66 @@ class TenantRef:
     id: UUID
     slug: str
     schema_name: str
+
+
+@dataclass(frozen=True)
+class Quota:
+    """An active leave type's annual quota."""
+
+    id: UUID
+    code: str
+    annual_quota: Decimal
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Days to allocate to one employee for one leave type and year."""
+
+    employee_id: UUID
+    leave_type_id: UUID
+    year: int
+    days: Decimal
+
+
+@dataclass(frozen=True)
+class HeldBalance:
+    """A balance row as a joining-date correction sees it: what is booked (used + pending) against it."""
+
+    code: str
+    annual_quota: Decimal
+    carried_forward: Decimal
+    adjusted: Decimal
+    booked: Decimal
+
+
+@dataclass(frozen=True)
+class TypedBalance:
+    """A balance row with its type's code, as GET /employees/{id}/leave-balances shows it."""
+
+    leave_type_id: UUID
+    code: str
+    year: int
+    allocated: Decimal
+    carried_forward: Decimal
+    adjusted: Decimal
+    used: Decimal
+    pending: Decimal
+    available: Decimal
+
+
+@dataclass(frozen=True)
+class AdjustmentRow:
+    """A `leave_balance_adjustments` row."""
+
+    id: UUID
+    employee_id: UUID
+    leave_type_id: UUID
+    year: int
+    days: Decimal
+    kind: str
+    reason: str
+    created_by: UUID | None
+    created_at: dt.datetime
 
 
 # ---------------------------------------------------------------- the organisation's calendar
@@ -199,8 +261,8 @@ def update_leave_type(tx: TenantTx, leave_type_id: UUID, changes: Mapping[str, o
     return rows.typed(LeaveTypeRow, crud.update(tx, TYPES, "leave_type", leave_type_id, changes))
 
 
-def allocate_new_type(tx: TenantTx, leave_type: LeaveTypeRow, year: int, bounds: tuple[dt.date, dt.date]) -> int:
-    """Balance rows of a new type for leave year `year` (`bounds`), for everyone employed during it."""
+def allocate_new_type(tx: TenantTx, leave_type: LeaveTypeRow, year: LeaveYear) -> int:
+    """Balance rows of a new type for leave `year` (its full annual quota), for everyone employed during it."""
     query = sql.SQL(
         "INSERT INTO {balance} (employee_id, leave_type_id, year, allocated)"
         " SELECT e.id, %(type)s, %(year)s, %(quota)s FROM {employees} e"
@@ -209,10 +271,10 @@ def allocate_new_type(tx: TenantTx, leave_type: LeaveTypeRow, year: int, bounds:
     ).format(balance=tx.t(BALANCE), employees=tx.t("employees"))
     params = {
         "type": leave_type.id,
-        "year": year,
+        "year": year.year,
         "quota": leave_type.annual_quota,
-        "start": bounds[0],
-        "end": bounds[1],
+        "start": year.first,
+        "end": year.last,
     }
     return len(rows.scalars(tx, query, params))
 
@@ -312,8 +374,8 @@ def update_leave(tx: TenantTx, leave_id: UUID, changes: Mapping[str, object]) ->
 # ---------------------------------------------------------------- balances
 
 _BALANCE_COLUMNS = sql.SQL(
-    "employee_id, leave_type_id, year, allocated, carried_forward, used, pending, updated_at,"
-    " allocated + carried_forward - used - pending AS available"
+    "employee_id, leave_type_id, year, allocated, carried_forward, adjusted, used, pending, updated_at,"
+    " allocated + carried_forward + adjusted - used - pending AS available"
 )
 
 
@@ -365,34 +427,205 @@ def change_balance(
     return after
 
 
-_BALANCE_AUDIT = ("leave_type_id", "year", "allocated", "carried_forward", "used", "pending", "available")
+_BALANCE_AUDIT = ("leave_type_id", "year", "allocated", "carried_forward", "adjusted", "used", "pending", "available")
 
 
-# ---------------------------------------------------------------- year-end rollover
+def balances_of_year(tx: TenantTx, employee_id: UUID, year: int) -> list[TypedBalance]:
+    """The employee's balance rows of `year`, by leave type code."""
+    query = sql.SQL(
+        "SELECT b.leave_type_id, lt.code, b.year, b.allocated, b.carried_forward, b.adjusted, b.used, b.pending,"
+        " b.allocated + b.carried_forward + b.adjusted - b.used - b.pending AS available"
+        " FROM {balance} b JOIN {types} lt ON lt.id = b.leave_type_id"
+        " WHERE b.employee_id = %s AND b.year = %s ORDER BY lt.code"
+    ).format(balance=tx.t(BALANCE), types=tx.t(TYPES))
+    return rows.many(tx, TypedBalance, query, (employee_id, year))
 
 
-def roll_over(tx: TenantTx, year: int, first: dt.date, last: dt.date) -> list[CarriedRow]:
-    """Leave year `year` (`first`..`last`) allocated as `hrms.leave.rollover` states; the rows it created."""
+# ---------------------------------------------------------------- allocation (hires, joining corrections)
+
+
+def active_quotas(tx: TenantTx) -> list[Quota]:
+    query = sql.SQL("SELECT id, code, annual_quota FROM {} WHERE is_active ORDER BY code").format(tx.t(TYPES))
+    return rows.many(tx, Quota, query, ())
+
+
+def joining_dates(tx: TenantTx, employee_ids: list[UUID]) -> list[tuple[UUID, dt.date]]:
+    query = sql.SQL("SELECT id, date_of_joining FROM {} WHERE id = ANY(%s)").format(tx.t("employees"))
+    return [(row["id"], row["date_of_joining"]) for row in tx.execute(query, (employee_ids,)).fetchall()]
+
+
+def insert_allocations(tx: TenantTx, planned: list[Allocation], *, replace: bool = False) -> int:
+    """One balance row per allocation; an existing row is left as it is, or with `replace` given the new
+    allocation. Returns the rows written."""
+    if not planned:
+        return 0
+    on_conflict = "DO UPDATE SET allocated = EXCLUDED.allocated, updated_at = now()" if replace else "DO NOTHING"
+    query = sql.SQL(
+        "INSERT INTO {} (employee_id, leave_type_id, year, allocated)"
+        " SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::int[], %s::numeric[])"
+        " ON CONFLICT (employee_id, leave_type_id, year) {} RETURNING 1"
+    ).format(tx.t(BALANCE), sql.SQL(on_conflict))
+    columns = (
+        [a.employee_id for a in planned],
+        [a.leave_type_id for a in planned],
+        [a.year for a in planned],
+        [a.days for a in planned],
+    )
+    return len(tx.execute(query, columns).fetchall())
+
+
+def balances_of(tx: TenantTx, employee_id: UUID, year: int) -> list[HeldBalance]:
+    query = sql.SQL(
+        "SELECT lt.code, lt.annual_quota, b.carried_forward, b.adjusted, b.used + b.pending AS booked"
+        " FROM {balance} b JOIN {types} lt ON lt.id = b.leave_type_id WHERE b.employee_id = %s AND b.year = %s"
+    ).format(balance=tx.t(BALANCE), types=tx.t(TYPES))
+    return rows.many(tx, HeldBalance, query, (employee_id, year))
+
+
+def drop_balances(tx: TenantTx, employee_id: UUID, year: int) -> None:
+    query = sql.SQL("DELETE FROM {} WHERE employee_id = %s AND year = %s").format(tx.t(BALANCE))
+    tx.execute(query, (employee_id, year))
+
+
+# ---------------------------------------------------------------- adjustments
+
+
+def insert_adjustments(tx: TenantTx, adjustments: list[tuple[Allocation, str, str]]) -> int:
+    """Record (allocation, kind, reason) adjustments and add their days to the balance rows (which exist)."""
+    if not adjustments:
+        return 0
+    created_by = tx.actor.user_uuid if tx.actor is not None else None
+    columns = (
+        [a.employee_id for a, _, _ in adjustments],
+        [a.leave_type_id for a, _, _ in adjustments],
+        [a.year for a, _, _ in adjustments],
+        [a.days for a, _, _ in adjustments],
+        [kind for _, kind, _ in adjustments],
+        [reason for _, _, reason in adjustments],
+    )
+    tx.execute(
+        sql.SQL(
+            "INSERT INTO {} (employee_id, leave_type_id, year, days, kind, reason, created_by)"
+            " SELECT e, t, y, d, k, r, %s FROM unnest(%s::uuid[], %s::uuid[], %s::int[], %s::numeric[],"
+            " %s::text[], %s::text[]) AS a(e, t, y, d, k, r)"
+        ).format(tx.t("leave_balance_adjustments")),
+        (created_by, *columns),
+    )
+    updated = tx.execute(
+        sql.SQL(
+            "UPDATE {} b SET adjusted = b.adjusted + a.d, updated_at = now()"
+            " FROM (SELECT e, t, y, sum(d) AS d FROM unnest(%s::uuid[], %s::uuid[], %s::int[], %s::numeric[])"
+            " AS x(e, t, y, d) GROUP BY e, t, y) a"
+            " WHERE b.employee_id = a.e AND b.leave_type_id = a.t AND b.year = a.y RETURNING 1"
+        ).format(tx.t(BALANCE)),
+        columns[:4],
+    ).fetchall()
+    return len(updated)
+
+
+def adjustments_of_year(tx: TenantTx, employee_id: UUID, year: int) -> list[AdjustmentRow]:
+    query = sql.SQL("SELECT {} FROM {} WHERE employee_id = %s AND year = %s ORDER BY created_at, id").format(
+        rows.columns(AdjustmentRow), tx.t("leave_balance_adjustments")
+    )
+    return rows.many(tx, AdjustmentRow, query, (employee_id, year))
+
+
+def ensure_balances(tx: TenantTx, keys: list[tuple[UUID, UUID, int]]) -> None:
+    """Empty balance rows for the keys that have none (an opening balance for a year nothing was allocated in)."""
+    if keys:
+        tx.execute(
+            sql.SQL(
+                "INSERT INTO {} (employee_id, leave_type_id, year)"
+                " SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::int[])"
+                " ON CONFLICT (employee_id, leave_type_id, year) DO NOTHING"
+            ).format(tx.t(BALANCE)),
+            ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]),
+        )
+
+
+def balances_by_key(tx: TenantTx, keys: list[tuple[UUID, UUID, int]]) -> dict[tuple[UUID, UUID, int], BalanceRow]:
+    """The balance rows of `keys` that exist, unlocked (for checks before any write)."""
+    if not keys:
+        return {}
+    query = sql.SQL(
+        "SELECT {cols} FROM {balance} WHERE (employee_id, leave_type_id, year) IN"
+        " (SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::int[]))"
+    ).format(cols=_BALANCE_COLUMNS, balance=tx.t(BALANCE))
+    found = rows.many(tx, BalanceRow, query, ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]))
+    return {(row.employee_id, row.leave_type_id, row.year): row for row in found}
+
+
+def lock_balances(tx: TenantTx, keys: list[tuple[UUID, UUID, int]]) -> dict[tuple[UUID, UUID, int], BalanceRow]:
+    """The balance rows of `keys` that exist, locked, by key (in key order, so writers do not deadlock)."""
+    ordered = sorted(set(keys), key=lambda k: (str(k[0]), str(k[1]), k[2]))
+    if not ordered:
+        return {}
+    query = sql.SQL(
+        "SELECT {cols} FROM {balance} WHERE (employee_id, leave_type_id, year) IN"
+        " (SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::int[]))"
+        " ORDER BY employee_id::text, leave_type_id::text, year FOR UPDATE"
+    ).format(cols=_BALANCE_COLUMNS, balance=tx.t(BALANCE))
+    found = rows.many(
+        tx, BalanceRow, query, ([k[0] for k in ordered], [k[1] for k in ordered], [k[2] for k in ordered])
+    )
+    return {(row.employee_id, row.leave_type_id, row.year): row for row in found}
+
+
+# ---------------------------------------------------------------- leave years and the rollover
+
+
+def opened_years(tx: TenantTx) -> list[LeaveYear]:
+    query = sql.SQL("SELECT year, first_day AS first, last_day AS last FROM {} ORDER BY year").format(
+        tx.t("leave_years")
+    )
+    return rows.many(tx, LeaveYear, query, ())
+
+
+def open_year(tx: TenantTx, year: LeaveYear) -> bool:
+    """Record `year` as opened; False if it already was (another run got there first)."""
+    query = sql.SQL(
+        "INSERT INTO {} (year, first_day, last_day) VALUES (%s, %s, %s) ON CONFLICT (year) DO NOTHING RETURNING 1"
+    ).format(tx.t("leave_years"))
+    return tx.execute(query, (year.year, year.first, year.last)).fetchone() is not None
+
+
+def roll_over(tx: TenantTx, year: LeaveYear, previous: int) -> list[CarriedRow]:
+    """Leave year `year` allocated as `hrms.leave.rollover` states, carrying from year `previous`; the rows
+    it created."""
     query = sql.SQL(
         "INSERT INTO {balance} (employee_id, leave_type_id, year, allocated, carried_forward)"
-        " SELECT e.id, lt.id, %(year)s, lt.annual_quota,"
-        "  CASE WHEN lt.paid THEN LEAST(lt.carry_forward_max,"
-        "   GREATEST(0, coalesce(p.allocated + p.carried_forward - p.used - p.pending, 0))) ELSE 0 END"
+        " SELECT e.id, lt.id, %(year)s, round(lt.annual_quota * %(months)s / 12 * 2) / 2,"
+        "  CASE WHEN lt.paid THEN LEAST(lt.carry_forward_max, GREATEST(0,"
+        "   coalesce(p.allocated + p.carried_forward + p.adjusted - p.used - p.pending, 0))) ELSE 0 END"
         " FROM {employees} e CROSS JOIN {types} lt"
-        " LEFT JOIN {balance} p ON p.employee_id = e.id AND p.leave_type_id = lt.id AND p.year = %(year)s - 1"
+        " LEFT JOIN {balance} p ON p.employee_id = e.id AND p.leave_type_id = lt.id AND p.year = %(previous)s"
         " WHERE lt.is_active AND e.date_of_joining <= %(last)s"
         "  AND (e.date_of_leaving IS NULL OR e.date_of_leaving >= %(first)s)"
         " ON CONFLICT (employee_id, leave_type_id, year) DO NOTHING"
         " RETURNING {returning}"
     ).format(balance=tx.t(BALANCE), employees=tx.t("employees"), types=tx.t(TYPES), returning=rows.columns(CarriedRow))
-    return rows.many(tx, CarriedRow, query, {"year": year, "first": first, "last": last})
+    params = {"year": year.year, "months": year.months, "previous": previous, "first": year.first, "last": year.last}
+    return rows.many(tx, CarriedRow, query, params)
 
 
-def active_tenants(conn: Conn, slug: str | None) -> list[TenantRef]:
-    """Every active tenant of the registry by slug, or only the one named `slug`."""
+def due_tenants(conn: Conn, now: dt.datetime, slug: str | None) -> list[TenantRef]:
+    """Active tenants whose next leave year may have begun by `now` (or that were never checked); with
+    `slug`, only that tenant, if it is due."""
     with conn.cursor(row_factory=class_row(TenantRef)) as cursor:
         return cursor.execute(
             "SELECT id, slug, schema_name FROM public.tenants WHERE status = 'active'"
+            " AND (leave_year_turns_at IS NULL OR leave_year_turns_at <= %(now)s)"
             " AND (%(slug)s::text IS NULL OR slug = %(slug)s) ORDER BY slug",
-            {"slug": slug},
+            {"slug": slug, "now": now},
         ).fetchall()
+
+
+def is_active_tenant(conn: Conn, slug: str) -> bool:
+    query = "SELECT 1 FROM public.tenants WHERE status = 'active' AND slug = %s"
+    return conn.execute(query, (slug,)).fetchone() is not None
+
+
+def set_turn(tx: TenantTx, turns_at: dt.datetime) -> None:
+    """When the tenant's next leave year begins, for `due_tenants` (in the tenant's transaction)."""
+    query = sql.SQL("UPDATE public.tenants SET leave_year_turns_at = %s WHERE id = %s")
+    tx.execute(query, (turns_at, tx.tenant.tenant_id))

@@ -1,14 +1,20 @@
-"""Year-end rollover: allocate a leave year's balances, carrying unused days forward (capped per type).
+"""The rollover: open each tenant's new leave year when it begins in the tenant's time zone.
 
-For each active leave type and each employee still employed on the first day of the new year
-(and joined by its end), one row for the new year: `allocated` = the type's annual quota,
-`carried_forward` = what was left of the previous year (allocated + carried - used - pending;
-pending days count as taken, since they may still be approved), at most the type's
-`carry_forward_max` and never below 0; unpaid types carry nothing. Rows that already exist (a
-hire in the new year, an earlier run) are left alone, so a rerun changes nothing: not a balance,
-not an audit row, not a cache.
+One schedule (hourly, LeaveRolloverFunction) for every tenant: `open_due(now)` visits only the
+active tenants whose next leave year may have begun (`public.tenants.leave_year_turns_at` passed, or
+never checked), and for each opens, in order, every year from the one after its last opened year up
+to the one containing today in its zone (`hrms.leave.years` says where years begin). A missed run,
+day or year is caught up by the next; a rerun changes nothing (a year is opened once; existing rows
+are left alone): not a balance, not an audit row, not a cache.
 
-Each tenant runs in its own transaction; a failing tenant is reported and the others carry on.
+Opening year Y allocates, for each active leave type and each employee still employed on its first
+day (and joined by its last): `allocated` = the annual quota for the year's length (`quota * months
+/ 12`, to the nearest half day), `carried_forward` = what was left of Y-1 (allocated + carried +
+adjusted - used - pending; pending days count as taken, since they may still be approved), at most
+the type's `carry_forward_max` and never below 0; unpaid types carry nothing.
+
+Each tenant runs in its own transaction; a failing tenant is reported, keeps its turn time (so the
+next run retries it) and the others carry on.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx, transaction
 from hrms.errors import DomainError, NotFound
 from hrms.leave import repo
-from hrms.leave.working_days import leave_year_bounds
+from hrms.leave.years import LeaveYear, LeaveYears
 from hrms.observability import logger
 from hrms.tenancy import Actor, Tenant
 
@@ -36,13 +42,14 @@ SYSTEM_ROLE = "system"
 @dataclass
 class TenantRollover:
     slug: str
+    years: list[int]  # the leave years opened now (empty: nothing was due)
     allocated: int  # balance rows created
-    carried_forward: Decimal  # days carried into the new year, all rows together
+    carried_forward: Decimal  # days carried into the new years, all rows together
 
 
 @dataclass
 class RolloverSummary:
-    year: int
+    at: dt.datetime
     tenants: list[TenantRollover] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
 
@@ -51,42 +58,24 @@ class RolloverSummary:
         return sum(t.allocated for t in self.tenants)
 
 
-def rollover_tenant(tx: TenantTx, year: int) -> tuple[int, Decimal]:
-    """Allocate leave year `year` in one tenant's transaction; returns (rows created, days carried)."""
-    start_month = repo.calendar(tx).year_start_month
-    first, last = leave_year_bounds(year, start_month)
-    rows = repo.roll_over(tx, year, first, last)
-    carried = sum((row.carried_forward for row in rows), Decimal(0))
-    if rows:
-        employees = len({row.employee_id for row in rows})
-        audit_log.record(
-            tx,
-            "leave_balance.rolled_over",
-            "leave_year",
-            year,
-            None,
-            {"year": year, "rows": len(rows), "employees": employees, "carriedForward": carried},
-        )
-        declare(tx, Change("leave_balance", everyone=True))
-    return len(rows), carried
-
-
-def rollover(
-    year: int,
+def open_due(
+    now: dt.datetime,
     *,
     slug: str | None = None,
     actor_id: str = "leave-rollover",
     progress: Callable[[int, int], None] | None = None,
 ) -> RolloverSummary:
-    """Allocate `year` for every active tenant (or the one named by `slug`)."""
-    tenants = _tenants(slug)
-    summary = RolloverSummary(year)
+    """Open the leave years that have begun by `now` for every due tenant (or only `slug`, if it is due)."""
+    with transaction() as conn:
+        tenants = repo.due_tenants(conn, now, slug)
+        if slug is not None and not tenants and not repo.is_active_tenant(conn, slug):
+            raise NotFound(f"No active tenant '{slug}'.")
+    summary = RolloverSummary(now)
     for done, row in enumerate(tenants, start=1):
         tenant = Tenant(row.id, row.schema_name)
         try:
             with tenant_tx(tenant, Actor(actor_id, SYSTEM_ROLE, tenant)) as tx:
-                allocated, carried = rollover_tenant(tx, year)
-            summary.tenants.append(TenantRollover(row.slug, allocated, carried))
+                summary.tenants.append(open_years(tx, row.slug, now))
         except (psycopg.Error, DomainError, ValueError) as exc:
             logger.warning("Leave rollover failed for a tenant", extra={"tenant_id": str(row.id), "error": repr(exc)})
             summary.failed[row.slug] = str(exc)
@@ -95,18 +84,61 @@ def rollover(
     return summary
 
 
-def scheduled_year(event: dict[str, Any]) -> int:
-    """The year a scheduled event allocates: `detail.year` if given, else the year of its `time`."""
+def open_years(tx: TenantTx, slug: str, now: dt.datetime) -> TenantRollover:
+    """Open every leave year of the tenant that has begun by `now`, and record when the next begins."""
+    cal = repo.calendar(tx)
+    years = LeaveYears.of(repo.opened_years(tx), cal.year_start_month)
+    current = years.containing(now.astimezone(cal.zone).date())
+    result = TenantRollover(slug, [], 0, Decimal(0))
+    for year in _not_opened_up_to(years, current):
+        if repo.open_year(tx, year):
+            _allocate(tx, year, result)
+    following = LeaveYears.of(repo.opened_years(tx), cal.year_start_month).following(current)
+    repo.set_turn(tx, dt.datetime.combine(following.first, dt.time(0), tzinfo=cal.zone))
+    return result
+
+
+def _not_opened_up_to(years: LeaveYears, current: LeaveYear) -> list[LeaveYear]:
+    if not years.opened:
+        return [current]
+    due: list[LeaveYear] = []
+    year = years.opened[-1]
+    while year.year < current.year:
+        year = years.following(year)
+        due.append(year)
+    return due
+
+
+def _allocate(tx: TenantTx, year: LeaveYear, result: TenantRollover) -> None:
+    rows = repo.roll_over(tx, year, year.year - 1)
+    carried = sum((row.carried_forward for row in rows), Decimal(0))
+    result.years.append(year.year)
+    result.allocated += len(rows)
+    result.carried_forward += carried
+    audit_log.record(
+        tx,
+        "leave_year.opened",
+        "leave_year",
+        year.year,
+        None,
+        {
+            "year": year.year,
+            "firstDay": year.first.isoformat(),
+            "lastDay": year.last.isoformat(),
+            "rows": len(rows),
+            "employees": len({row.employee_id for row in rows}),
+            "carriedForward": carried,
+        },
+    )
+    if rows:
+        declare(tx, Change("leave_balance", everyone=True))
+
+
+def scheduled_time(event: dict[str, Any]) -> dt.datetime:
+    """The instant a scheduled event stands for: `detail.at` if given (a manual run), else its `time`."""
     detail = event.get("detail")
-    if isinstance(detail, dict) and detail.get("year"):
-        return int(detail["year"])
-    stamp = event.get("time")
-    return dt.datetime.fromisoformat(stamp).year if isinstance(stamp, str) else dt.datetime.now(dt.UTC).year
-
-
-def _tenants(slug: str | None) -> list[repo.TenantRef]:
-    with transaction() as conn:
-        rows = repo.active_tenants(conn, slug)
-    if slug is not None and not rows:
-        raise NotFound(f"No active tenant '{slug}'.")
-    return rows
+    stamp = detail.get("at") if isinstance(detail, dict) and detail.get("at") else event.get("time")
+    if not isinstance(stamp, str):
+        return dt.datetime.now(dt.UTC)
+    moment = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

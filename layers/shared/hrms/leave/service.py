@@ -33,10 +33,11 @@ from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import repo as employees
 from hrms.employees.repo import EmployeeRow
 from hrms.errors import Conflict, Invalid, NotFound
-from hrms.leave import repo
+from hrms.leave import balances, repo
 from hrms.leave.models import Leave, LeaveRequest, LeaveType, LeaveTypePatch, NewLeaveType
 from hrms.leave.repo import LeaveRow, LeaveTypeRow
-from hrms.leave.working_days import leave_year, leave_year_bounds, overlaps, working_days
+from hrms.leave.working_days import overlaps, working_days
+from hrms.leave.years import LeaveYears
 from hrms.pagination import Page, decode_keyset, page_of
 from hrms.tenancy import Actor, Tenant
 
@@ -56,12 +57,11 @@ def create_leave_type(tenant: Tenant, actor: Actor, new: NewLeaveType) -> LeaveT
     """The type, and its balance rows for the current leave year (the full annual quota) for everyone employed."""
     with tenant_tx(tenant, actor) as tx:
         row = repo.insert_leave_type(tx, new.model_dump())
-        cal = repo.calendar(tx)
-        year = leave_year(cal.today(), cal.year_start_month)
-        allocated = repo.allocate_new_type(tx, row, year, leave_year_bounds(year, cal.year_start_month))
+        year = balances.current_year(tx)
+        allocated = repo.allocate_new_type(tx, row, year)
         if allocated:
             audit_log.record(
-                tx, "leave_balance.allocated", "leave_type", row.id, None, {"year": year, "employees": allocated}
+                tx, "leave_balance.allocated", "leave_type", row.id, None, {"year": year.year, "employees": allocated}
             )
             declare(tx, Change("leave_type"))
     return _leave_type(row)
@@ -87,7 +87,7 @@ def request_leave(tenant: Tenant, actor: Actor, scope: str, new: LeaveRequest) -
         if leave_type is None or not leave_type.is_active:
             raise _invalid("leaveTypeId", "not_found", "no such active leave type")
         cal = repo.calendar(tx)
-        year = _check_dates(new, employee, leave_type, cal.year_start_month)
+        year = _check_dates(new, employee, leave_type, balances.years_of(tx, cal))
         days = working_days(
             new.start_date,
             new.end_date,
@@ -208,12 +208,12 @@ def _requester(tx: TenantTx, actor: Actor, scope: str, employee_id: UUID | None)
     return employee
 
 
-def _check_dates(new: LeaveRequest, employee: EmployeeRow, leave_type: LeaveTypeRow, start_month: int) -> int:
+def _check_dates(new: LeaveRequest, employee: EmployeeRow, leave_type: LeaveTypeRow, years: LeaveYears) -> int:
     """The leave year of the request, after checking its dates against the rules."""
     if new.end_date < new.start_date:
         raise _invalid("endDate", "before_start", "must not be before startDate")
-    year = leave_year(new.start_date, start_month)
-    last = leave_year_bounds(year, start_month)[1]
+    leave_year = years.containing(new.start_date)
+    year, last = leave_year.year, leave_year.last
     if new.end_date > last:
         raise _invalid(
             "endDate",

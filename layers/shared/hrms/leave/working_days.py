@@ -1,7 +1,7 @@
-"""Pure date arithmetic of leave: working days between two dates, half days, leave years.
+"""Pure date arithmetic of leave: working days between two dates, half days (leave years: `years`).
 
 No database and no clock here: the tenant's weekend days (ISO weekday numbers, 1 = Monday ...
-7 = Sunday), its holidays and the first month of its leave year are passed in.
+7 = Sunday) and its holidays are passed in.
 """
 
 from __future__ import annotations
@@ -45,19 +45,6 @@ def working_days(
     return days * HALF if half_day is not None else days
 
 
-def leave_year(day: dt.date, start_month: int = 1) -> int:
-    """The leave year `day` belongs to, named after the calendar year it starts in."""
-    _check_month(start_month)
-    return day.year if day.month >= start_month else day.year - 1
-
-
-def leave_year_bounds(year: int, start_month: int = 1) -> tuple[dt.date, dt.date]:
-    """First and last day of leave year `year`."""
-    _check_month(start_month)
-    first = dt.date(year, start_month, 1)
-    return first, dt.date(year + 1, start_month, 1) - dt.timedelta(days=1)
-
-
 def overlaps(
     a: tuple[dt.date, dt.date, HalfDay | None],
     b: tuple[dt.date, dt.date, HalfDay | None],
@@ -69,6 +56,3 @@ def overlaps(
     return not (a_half is not None and b_half is not None and a_half != b_half)
 
 
-def _check_month(month: int) -> None:
-    if not 1 <= month <= 12:
-        raise ValueError("the leave year starts in a month 1..12")

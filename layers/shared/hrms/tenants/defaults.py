@@ -34,6 +34,9 @@ PERMISSIONS: dict[str, list[str]] = {
         "flags:read",
         "dashboards:read",
         "executive-dashboard:read",
+        "leave-balances:adjust",
+        "imports:write",
+        "exports:write",
     ],
     "manager": [
         "employees:read:team",

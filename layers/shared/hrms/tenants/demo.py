@@ -8,8 +8,8 @@ from uuid import UUID
 from psycopg import sql
 
 from hrms.db import crud
+from hrms.db.changes import Change, declare
 from hrms.db.postgres import tenant_tx, transaction
-from hrms.employees import balances
 from hrms.tenancy import PLATFORM_ADMIN, Actor, Tenant
 from hrms.tenants import service
 from hrms.tenants.models import NewTenant
@@ -85,7 +85,7 @@ def _seed_organisation() -> None:
             },
         )
         crud.update(tx, "users", "user", DEMO.admin_user_id, {"employee_id": DEMO_EMPLOYEE_ID})
-        balances.initialise(tx, DEMO_EMPLOYEE_ID, joined)
+        declare(tx, Change("joining", employee_ids=(DEMO_EMPLOYEE_ID,)))
         crud.insert(
             tx,
             "salary_structures",
