@@ -78,6 +78,11 @@ def seed(org: Org, platform_token: str) -> Seeded:
         world.add("approvalId", str(leave.json()["approvalId"]))
     world.add("entityType", "leave", "payroll")
 
+    # Imports: two, so `/imports` has a second page.
+    for name in ("a.csv", "b.csv"):
+        body = {"kind": "employees", "fileName": name, "contentType": "text/csv", "sizeBytes": 10}
+        world.add("importId", _created(call("POST", "/imports", json=body), "importId"))
+
     # Payroll: two structures, two salary revisions of the report, two runs of two records each.
     structure = _created(call("POST", "/salary-structures", json=STRUCTURE), "salaryStructureId")
     other = _created(call("POST", "/salary-structures", json={**STRUCTURE, "name": "Senior"}), "salaryStructureId")

@@ -72,6 +72,7 @@ ALL_LISTED: dict[str, Expect] = {"self": LISTED, "report": LISTED, "other": LIST
 TEAM_LISTED: dict[str, Expect] = {"self": LISTED, "report": LISTED, "other": HIDDEN}
 SELF_LISTED: dict[str, Expect] = {"self": LISTED, "report": HIDDEN, "other": HIDDEN}
 
+IMPORT = {"kind": "employees", "fileName": "people.csv", "contentType": "text/csv", "sizeBytes": 100}
 STRUCTURE = {
     "components": [
         {"code": "basic", "name": "Basic", "kind": "earning", "calc": "percent_of_ctc", "value": 50},
@@ -204,6 +205,7 @@ class World:
         today = dt.date.today()
         self.stats_month = (today.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
         self.run = self.ok("POST", "/payroll/runs", json={"month": self.stats_month})["payrollRunId"]
+        self.export = self.ok("POST", "/exports", json={"kind": "employees", "format": "csv"})["exportId"]
 
         self.ok("PUT", "/settings", json={"settings": {"currency": "INR"}, "expectedVersion": 0})
         self.ok("PUT", "/feature-flags/matrix-flag", json={"enabled": True, "rolloutPercent": 100})
@@ -249,6 +251,9 @@ class World:
             (self.email(), role, employee_id),
         )
         return tokens.issue(str(created[0]["id"]), role, tid=str(self.tenant.tenant_id))
+
+    def new_import(self) -> str:
+        return str(self.ok("POST", "/imports", json=IMPORT)["importId"])
 
     def role_permissions(self, role: str) -> list[str]:
         roles = self.ok("GET", "/roles")
@@ -545,6 +550,19 @@ ROWS: list[Row] = [
         hr={"self": 403, "report": 403, "other": OK2XX},
         manager={"self": 403, "report": OK2XX, "other": 403},
         employee=403, subjectful=True),
+    # ------------------------------------------------------------ imports:write (organisation-level)
+    row("POST", "/imports", lambda w, c, s: Req(json=IMPORT), admin=OK2XX, hr=OK2XX, manager=403, employee=403),
+    row("GET", "/imports", _none, admin=200, hr=200, manager=403, employee=403),
+    row("GET", "/imports/{importId}", lambda w, c, s: Req(path={"importId": w.new_import()}),
+        admin=200, hr=200, manager=403, employee=403),
+    # never uploaded: a deliberate 409 `not-uploaded`, nothing queued
+    row("POST", "/imports/{importId}/start", lambda w, c, s: Req(path={"importId": w.new_import()}, json={}),
+        admin=409, hr=409, manager=403, employee=403),
+    # ------------------------------------------------------------ exports:write (+ the read permission, unscoped)
+    row("POST", "/exports", lambda w, c, s: Req(json={"kind": "employees", "format": "csv"}),
+        admin=OK2XX, hr=OK2XX, manager=403, employee=403),
+    row("GET", "/exports/{exportId}", lambda w, c, s: Req(path={"exportId": w.export}),
+        admin=200, hr=200, manager=403, employee=403),
     # ------------------------------------------------------------ settings:read / settings:write
     row("GET", "/approval-workflows/{entityType}", lambda w, c, s: Req(path={"entityType": "leave"}),
         admin=200, hr=200, manager=403, employee=403),

@@ -1,8 +1,10 @@
-"""A fresh moto SQS queue standing in for OutboxQueue in one test, so every message the test reads is its own."""
+"""A fresh moto SQS queue standing in for one of the outbox's queues (OutboxQueue, ImportQueue, ...) in one
+test, so every message the test reads is its own."""
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,20 +38,40 @@ class Queue:
         return [m for m in found if tenant is None or m["body"]["tenantId"] == str(tenant.tenant_id)]
 
 
-def use_queue(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
-    """Point OUTBOX_QUEUE_URL at `url` (the settings are re-read on their next use)."""
-    monkeypatch.setenv("OUTBOX_QUEUE_URL", url)
+def use_queue(monkeypatch: pytest.MonkeyPatch, url: str, variable: str = "OUTBOX_QUEUE_URL") -> None:
+    """Point the queue variable at `url` (the settings are re-read on their next use)."""
+    monkeypatch.setenv(variable, url)
     settings.cache_clear()
 
 
 @contextmanager
-def fresh_queue(monkeypatch: pytest.MonkeyPatch) -> Iterator[Queue]:
+def queue_variable(variable: str, value: str | None) -> Iterator[None]:
+    """Set (None: unset) one queue variable for the block, then restore it; settings are re-read each time."""
+    previous = os.environ.get(variable)
+    _set(variable, value)
+    try:
+        yield
+    finally:
+        _set(variable, previous)
+
+
+def _set(variable: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(variable, None)
+    else:
+        os.environ[variable] = value
+    settings.cache_clear()
+
+
+@contextmanager
+def fresh_queue(monkeypatch: pytest.MonkeyPatch, variable: str = "OUTBOX_QUEUE_URL") -> Iterator[Queue]:
+    """A new queue named by `variable` for the block (nested blocks may replace several variables)."""
     sqs = aws.client("sqs")
     url = sqs.create_queue(QueueName=f"outbox-test-{secrets.token_hex(4)}")["QueueUrl"]
-    use_queue(monkeypatch, url)
+    previous = os.environ.get(variable)
+    use_queue(monkeypatch, url, variable)
     try:
         yield Queue(sqs, url)
     finally:
-        monkeypatch.undo()
-        settings.cache_clear()
+        _set(variable, previous)
         sqs.delete_queue(QueueUrl=url)

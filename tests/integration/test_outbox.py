@@ -22,10 +22,10 @@ from hrms.approvals.models import DecisionIn
 from hrms.config import settings
 from hrms.db.postgres import TenantTx, tenant_tx, transaction
 from hrms.errors import Forbidden
-from hrms.outbox import APPROVAL_DECIDED, APPROVAL_REQUESTED, emit, relay
+from hrms.outbox import APPROVAL_DECIDED, APPROVAL_REQUESTED, EXPORT_REQUESTED, IMPORT_STARTED, emit, relay
 from hrms.tenancy import Tenant
 from tests.integration.leave_world import World
-from tests.integration.outbox_queue import Queue, fresh_queue, use_queue
+from tests.integration.outbox_queue import Queue, fresh_queue, queue_variable, use_queue
 
 APPROVAL = UUID("0b7e5c1a-9d2f-4e3a-8c6b-1a2b3c4d5e6f")
 LEAVE = UUID("c3d4e5f6-a7b8-4c9d-8e0f-112233445566")
@@ -315,6 +315,51 @@ def test_the_sweep_purges_rows_published_before_the_retention(t, queue):
     summary = relay.sweep(min_age_s=0)  # OUTBOX_RETENTION_DAYS: 7
     assert summary.purged == 1
     assert [(r["id"], r["published"]) for r in rows(t)] == [(ids[1], True), (ids[2], True), (old_unpublished, True)]
+
+
+# ------------------------------------------------------------------ one queue per event type
+
+
+def test_each_event_goes_to_the_queue_its_type_names(t, queue, monkeypatch):
+    import_id = uuid4()
+    with fresh_queue(monkeypatch, "IMPORT_QUEUE_URL") as imports:
+        with tenant_tx(t) as tx:
+            emit(tx, IMPORT_STARTED, {"importId": import_id, "dryRun": True})
+            emit(tx, APPROVAL_REQUESTED, requested())
+        [started] = imports.receive()
+        assert (started["body"]["type"], started["attributes"]["eventType"]) == ("import.started", "import.started")
+        assert started["body"]["payload"] == {"importId": str(import_id), "dryRun": True}
+        assert [m["body"]["type"] for m in queue.receive()] == ["approval.requested"]  # not the import
+    assert _summary(t) == {"rows": [(0, True), (0, True)], "pending": True}
+
+
+def test_the_sweep_sends_rows_left_behind_to_their_own_queues(t, queue, monkeypatch):
+    with fresh_queue(monkeypatch, "EXPORT_QUEUE_URL") as exports:
+        with transaction() as conn:  # committed, never published after the commit
+            tx = TenantTx(conn, t)
+            emit(tx, EXPORT_REQUESTED, {"exportId": uuid4()})
+            emit(tx, APPROVAL_REQUESTED, requested())
+        summary = relay.sweep(min_age_s=0)
+        assert summary.published >= 2 and not summary.interrupted
+        assert [m["body"]["type"] for m in exports.receive(t)] == ["export.requested"]
+        assert [m["body"]["type"] for m in queue.receive(t)] == ["approval.requested"]
+    assert _summary(t) == {"rows": [(0, True), (0, True)], "pending": False}
+
+
+def test_an_event_whose_queue_is_not_configured_waits_while_the_others_go(t, queue, monkeypatch):
+    with queue_variable("EXPORT_QUEUE_URL", None):
+        with tenant_tx(t) as tx:
+            emit(tx, EXPORT_REQUESTED, {"exportId": uuid4()})
+            emit(tx, APPROVAL_REQUESTED, requested())
+        assert _summary(t) == {"rows": [(0, False), (0, True)], "pending": True}
+        summary = relay.sweep(min_age_s=0)
+        assert not summary.interrupted and summary.failed == 0 and summary.waiting >= 1
+        assert _summary(t) == {"rows": [(0, False), (0, True)], "pending": True}  # waits, marker kept
+    with fresh_queue(monkeypatch, "EXPORT_QUEUE_URL") as exports:  # configured: the next sweep sends it
+        relay.sweep(min_age_s=0)
+        assert [m["body"]["type"] for m in exports.receive(t)] == ["export.requested"]
+    assert _summary(t) == {"rows": [(0, True), (0, True)], "pending": False}
+    assert [m["body"]["type"] for m in queue.receive(t)] == ["approval.requested"]  # sent once
 
 
 # ------------------------------------------------------------------ events of the approval engine

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -12,9 +13,12 @@ from uuid import UUID
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from hrms.outbox import APPROVAL_DECIDED, APPROVAL_REQUESTED
+from hrms.config import Settings, settings
+from hrms.outbox import APPROVAL_DECIDED, APPROVAL_REQUESTED, EXPORT_REQUESTED, IMPORT_STARTED
+from hrms.outbox.consumer import consume
 from hrms.outbox.envelope import Envelope
 from hrms.outbox.events import REGISTRY, EventType, payload_of
+from hrms.outbox.publisher import queue_url, unconfigured_queues
 from hrms.outbox.store import OutboxRow
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -191,32 +195,96 @@ def test_a_body_that_is_no_outbox_event_is_refused(body: str):
         Envelope.parse(body)
 
 
+# ------------------------------------------------------------------ routing and consuming
+
+
+@pytest.fixture
+def queue_settings(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("DATABASE_URL", os.environ.get("DATABASE_URL") or "postgresql://unused/hrms")
+    monkeypatch.setenv("OUTBOX_QUEUE_URL", "http://sqs.local/1/outbox")
+    monkeypatch.setenv("IMPORT_QUEUE_URL", "http://sqs.local/1/imports")
+    monkeypatch.delenv("EXPORT_QUEUE_URL", raising=False)
+    settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    settings.cache_clear()
+
+
+def test_each_event_type_goes_to_the_queue_its_setting_names(queue_settings):
+    assert REGISTRY[IMPORT_STARTED].queue == "import_queue_url"
+    assert queue_url(APPROVAL_REQUESTED) == queue_url(APPROVAL_DECIDED) == "http://sqs.local/1/outbox"
+    assert queue_url(IMPORT_STARTED) == "http://sqs.local/1/imports"
+    assert queue_url(EXPORT_REQUESTED) is None  # not configured: its rows wait
+    assert queue_url("gone.away") is None  # a type no longer registered waits too, rather than failing a sweep
+    assert unconfigured_queues() == ["export_queue_url"]
+
+
+def _sqs_record(body: str, message_id: str) -> dict[str, Any]:
+    attributes = {"ApproximateReceiveCount": "1", "SentTimestamp": "1", "SenderId": "x"}
+    return {"messageId": message_id, "receiptHandle": "r", "body": body, "attributes": attributes,
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}  # fmt: skip
+
+
+def test_a_record_that_is_no_outbox_event_fails_alone_without_reaching_the_worker():
+    calls: list[Any] = []
+    event = {"Records": [_sqs_record("{}", "a"), _sqs_record("[1]", "b")]}
+    response = consume(event, None, lambda tenant, envelope: calls.append(envelope))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "a"}, {"itemIdentifier": "b"}]}
+    assert calls == []
+
+
 # ------------------------------------------------------------------ template wiring
 
 
 @pytest.fixture(scope="module")
-def resources() -> dict[str, Any]:
-    return json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE))))["Resources"]
+def template() -> dict[str, Any]:
+    return json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE))))
 
 
-def _may_send(props: dict[str, Any]) -> bool:
-    return {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["OutboxQueue", "QueueName"]}}} in (
+@pytest.fixture(scope="module")
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"]
+
+
+def _functions(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {lid: r["Properties"] for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+
+
+def _may_send(props: dict[str, Any], queue: str) -> bool:
+    return {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": [queue, "QueueName"]}}} in (
         props.get("Policies") or []
     )
 
 
-def test_only_the_functions_that_emit_and_the_relay_may_send_to_the_outbox_queue(resources):
-    senders = {
-        lid for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function" and _may_send(r["Properties"])
-    }
-    assert senders == {
+SENDERS = {  # per queue: the functions that emit its event types (after their commit), and the relay
+    "OutboxQueue": {
         "RequestLeaveFunction",  # approval.requested
         "DecideLeaveFunction",  # approval.decided (+ requested for a next step)
         "DecideApprovalFunction",
         "ProcessPayrollFunction",  # approval.requested
         "ApprovePayrollFunction",  # approval.decided
         "OutboxRelayFunction",
-    }
+    },
+    "ImportQueue": {"StartImportFunction", "OutboxRelayFunction"},  # import.started
+    "ExportQueue": {"CreateExportFunction", "OutboxRelayFunction"},  # export.requested
+}
+
+
+@pytest.mark.parametrize("queue", SENDERS)
+def test_only_the_functions_that_emit_and_the_relay_may_send_to_each_queue(resources, queue):
+    senders = {lid for lid, props in _functions(resources).items() if _may_send(props, queue)}
+    assert senders == SENDERS[queue]
+
+
+def test_every_event_types_queue_is_a_setting_every_function_gets_from_the_template(template):
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    for kind in REGISTRY.values():
+        assert kind.queue in Settings.model_fields
+        assert kind.queue.upper() in variables, kind.name
+    assert variables["IMPORT_QUEUE_URL"] == {"Ref": "ImportQueue"}
+    assert variables["EXPORT_QUEUE_URL"] == {"Ref": "ExportQueue"}
+    assert variables["OUTBOX_QUEUE_URL"] == {"Ref": "OutboxQueue"}
 
 
 def test_the_relay_runs_every_minute_alone_with_its_failures_kept(resources):
@@ -236,3 +304,41 @@ def test_the_queue_is_encrypted_and_redrives_to_its_dead_letter_queue(resources)
     assert queue["SqsManagedSseEnabled"] is True
     assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["OutboxDlq", "Arn"]}, "maxReceiveCount": 5}
     assert resources["OutboxDlq"]["Properties"]["SqsManagedSseEnabled"] is True
+
+
+WORKERS = {"ImportQueue": "ImportWorkerFunction", "ExportQueue": "ExportWorkerFunction"}
+
+
+@pytest.mark.parametrize(("queue", "worker"), WORKERS.items())
+def test_a_worker_queue_feeds_its_worker_one_event_at_a_time_and_keeps_what_fails(resources, queue, worker):
+    props = resources[queue]["Properties"]
+    dlq = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert props["RedrivePolicy"]["maxReceiveCount"] == 3
+    function = resources[worker]["Properties"]
+    assert props["VisibilityTimeout"] >= 6 * function["Timeout"]  # AWS: 6x the function's timeout
+    [source] = [e["Properties"] for e in function["Events"].values() if e["Type"] == "SQS"]
+    assert source["Queue"] == {"Fn::GetAtt": [queue, "Arn"]}
+    assert source["BatchSize"] == 1 and source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    alarms = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+        and r["Properties"].get("Dimensions") == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}]
+    ]
+    assert [a["MetricName"] for a in alarms] == ["ApproximateNumberOfMessagesVisible"]
+    assert alarms[0]["Threshold"] == 1
+
+
+def test_every_queue_is_encrypted_and_refuses_insecure_transport(resources):
+    queues = {lid for lid, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    assert {"OutboxQueue", "ImportQueue", "ImportDlq", "ExportQueue", "ExportDlq"} <= queues
+    denied: set[str] = set()
+    for r in resources.values():
+        if r["Type"] != "AWS::SQS::QueuePolicy":
+            continue
+        for statement in r["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}:
+                targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                denied |= {t["Fn::GetAtt"][0] for t in targets}
+    assert denied == queues
+    assert all(resources[q]["Properties"]["SqsManagedSseEnabled"] is True for q in queues)

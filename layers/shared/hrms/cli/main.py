@@ -81,10 +81,12 @@ def dev(
     cold: Annotated[bool, typer.Option("--cold", help="Import each function afresh for every request.")] = False,
     reload: Annotated[bool, typer.Option(help="Apply edits under functions/ and layers/ without a restart.")] = True,
     schedules: Annotated[bool, typer.Option(help="Fire the template's Schedule/ScheduleV2 events.")] = True,
+    queues: Annotated[bool, typer.Option(help="Poll the template's SQS event sources (queue workers).")] = True,
     env_vars: EnvVarsOpt = None,
     parameter_overrides: ParameterOverridesOpt = None,
 ) -> None:
-    """Start the embedded stack, migrate, serve the API like API Gateway and fire the template's schedules."""
+    """Start the embedded stack, migrate, serve the API like API Gateway, fire the template's schedules and
+    run its queue workers."""
     from hrms.local.devserver import run_dev
 
     options = _runtime_options(env_vars, parameter_overrides)
@@ -98,6 +100,7 @@ def dev(
             cold=cold,
             hot_reload=reload,
             schedules=schedules,
+            queues=queues,
             **options,
         )
     except ValueError as exc:  # a parameter the template refuses

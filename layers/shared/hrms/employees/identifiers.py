@@ -1,12 +1,17 @@
-"""Indian national identifiers on employee records: PAN and Aadhaar validation and masking.
+"""Indian national identifiers on employee records: PAN and Aadhaar validation, masking, and the
+columns they are stored in (`stored_columns`, the one function here that uses the PII key).
 
-Pure functions (no I/O). Validation errors never echo the value: messages end up in responses
-and logs, where a plaintext identifier must never appear.
+Validation errors never echo the value: messages end up in responses and logs, where a plaintext
+identifier must never appear.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
+from uuid import UUID
+
+from hrms import pii
 
 PAN_PATTERN = re.compile(r"^[A-Z]{5}[0-9]{4}[A-Z]$")
 _AADHAAR_SEPARATORS = re.compile(r"[ -]")
@@ -83,3 +88,17 @@ def mask_pan(pan: str) -> str:
 def mask_aadhaar(aadhaar: str) -> str:
     """`234123412346` -> `XXXX-XXXX-2346`: only the last four digits stay visible."""
     return f"XXXX-XXXX-{aadhaar[-4:]}"
+
+
+def stored_columns(tenant_id: UUID, field: str, value: str | None) -> dict[str, Any]:
+    """The columns one identifier (`pan` or `aadhaar`) is stored in: ciphertext, blind index and masked
+    form (all null to clear it). Every writer of employees (the API, imports) stores them this way."""
+    if value is None:
+        return {f"{field}_encrypted": None, f"{field}_blind_index": None, f"{field}_masked": None}
+    cipher = pii.cipher()
+    mask = mask_pan if field == "pan" else mask_aadhaar
+    return {
+        f"{field}_encrypted": cipher.encrypt(tenant_id, field, value),
+        f"{field}_blind_index": cipher.blind_index(tenant_id, field, value),
+        f"{field}_masked": mask(value),
+    }

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from hrms import pii
 from hrms.auth import accounts
 from hrms.auth.scope import Visibility, visible
 from hrms.cache import views
@@ -24,7 +23,7 @@ from hrms.db import rows, tenant_clock
 from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.employees import repo
-from hrms.employees.identifiers import mask_aadhaar, mask_pan
+from hrms.employees.identifiers import mask_aadhaar, mask_pan, stored_columns
 from hrms.employees.models import Employee, EmployeePatch, NewEmployee
 from hrms.employees.repo import EmployeeRow
 from hrms.errors import Conflict, Invalid, NotFound
@@ -55,8 +54,8 @@ def create_employee(tenant: Tenant, actor: Actor, scope: str, new: NewEmployee) 
         )
         values: dict[str, Any] = new.model_dump(exclude={"pan", "aadhaar"})
         values["employee_code"] = repo.next_employee_code(tx)
-        values.update(_identifier_columns(tenant, "pan", new.pan))
-        values.update(_identifier_columns(tenant, "aadhaar", new.aadhaar))
+        values.update(stored_columns(tenant.tenant_id, "pan", new.pan))
+        values.update(stored_columns(tenant.tenant_id, "aadhaar", new.aadhaar))
         with _unique_fields():
             row = repo.insert(tx, values)
         declare(tx, Change("joining", employee_ids=(row.id,)))
@@ -110,7 +109,7 @@ def _change(tx: TenantTx, vis: Visibility, employee_id: UUID, requested: dict[st
     changes = {k: v for k, v in requested.items() if k not in _IDENTIFIERS}
     for field in _IDENTIFIERS:
         if field in requested:
-            changes.update(_identifier_columns(tx.tenant, field, requested[field]))
+            changes.update(stored_columns(tx.tenant.tenant_id, field, requested[field]))
 
     errors = _reference_errors(
         tx,
@@ -197,18 +196,6 @@ def _reference_errors(
         elif manager.status == "terminated":
             errors.append(_field_error("managerId", "terminated", "the manager has left the organisation"))
     return errors
-
-
-def _identifier_columns(tenant: Tenant, field: str, value: str | None) -> dict[str, Any]:
-    """Ciphertext, blind index and masked form of one identifier (all null to clear it)."""
-    if value is None:
-        return {f"{field}_encrypted": None, f"{field}_blind_index": None, f"{field}_masked": None}
-    cipher = pii.cipher()
-    return {
-        f"{field}_encrypted": cipher.encrypt(tenant.tenant_id, field, value),
-        f"{field}_blind_index": cipher.blind_index(tenant.tenant_id, field, value),
-        f"{field}_masked": _IDENTIFIERS[field](value),
-    }
 
 
 @contextmanager

@@ -54,5 +54,3 @@ def overlaps(
     if a_start > b_end or b_start > a_end:
         return False
     return not (a_half is not None and b_half is not None and a_half != b_half)
-
-

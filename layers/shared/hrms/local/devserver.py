@@ -1,4 +1,5 @@
-"""`hrms dev`: embedded stack + migrations + the local API Gateway and the template's schedules."""
+"""`hrms dev`: embedded stack + migrations + the local API Gateway, the template's schedules and its SQS
+event sources."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def run_dev(
     cold: bool = False,
     hot_reload: bool = True,
     schedules: bool = True,
+    queues: bool = True,
     parameter_overrides: Mapping[str, str] | None = None,
     env_vars: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
@@ -43,10 +45,11 @@ def run_dev(
     )
     parameter_values(spec, options.parameter_overrides)  # a bad override fails before anything starts
     _log_to_console()
-    stack = EmbeddedStack(data_dir, fresh=fresh)
+    stack = EmbeddedStack(data_dir, fresh=fresh, template=template)
     with console.status("Starting PostgreSQL, Valkey, MongoDB-protocol server and moto..."):
         os.environ.update(stack.start())
     scheduler: Scheduler | None = None
+    runtime: LocalRuntime | None = None
     try:
         from hrms.auth import credentials, tokens
         from hrms.migrations import runner
@@ -77,6 +80,7 @@ def run_dev(
                 console.print(f"[green]✓[/green] schedule {schedule_id}: next at {when}")
         elif spec.schedules:
             console.print(f"schedules off (--no-schedules): {', '.join(s.id for s in spec.schedules)}")
+        _start_queues(runtime, queues)
         console.print(f"[green]✓[/green] HRMS API:  http://{host}:{port}")
         console.print(f"[green]✓[/green] API docs:  http://{host}:{port}/docs  (OpenAPI: /openapi.json)")
         console.print(f"[green]✓[/green] data dir:  {data_dir.resolve()}")
@@ -95,8 +99,27 @@ def run_dev(
     finally:
         if scheduler is not None:
             scheduler.stop()
+        if runtime is not None:
+            runtime.queues.stop()
         stack.stop()
         (data_dir / "env.json").unlink(missing_ok=True)
+
+
+def _start_queues(runtime: LocalRuntime, enabled: bool) -> None:
+    """Poll the template's SQS event sources (each mapping's function runs in its containers)."""
+    sources = runtime.template.sqs_sources
+    if not sources:
+        return
+    if not enabled:
+        console.print(f"queues off (--no-queues): {', '.join(s.id for s in sources)}")
+        return
+    runtime.queues.start(os.environ)
+    running = {s.id for s in runtime.queues.running}
+    for source in sources:
+        if source.id in running:
+            console.print(f"[green]✓[/green] queue {source.queue_id} -> {source.function_id}: {source.describe()}")
+        else:
+            console.print(f"queue {source.queue_id} -> {source.function_id}: not polled (disabled or no concurrency)")
 
 
 def _print_warnings(warnings: list[str]) -> None:

@@ -6,7 +6,8 @@ FunctionName); unlike `sam local`, the file may also add variables the template 
 
 Values: literals as CloudFormation turns them into strings (true -> "true"); `!Ref Param` (and
 `${Param}` in `!Sub`, `!Join` of those) from `--parameter-overrides`, else the parameter's Default;
-pseudo parameters (AWS::Region ...) as below. What cannot be resolved locally - a parameter with no
+pseudo parameters (AWS::Region ...) as below; `!Ref <Queue>` (an AWS::SQS::Queue of the template) to
+its queue's URL in the local stack's moto (hrms.local.queues). What cannot be resolved locally - a parameter with no
 default and no override, `!Ref` of a resource (a bucket, a secret), `!GetAtt` - is taken from the
 local stack's environment (`base_env`), or left unset when the stack has no such variable. So is
 a path under /opt, where Lambda mounts layers (PG_BIN_DIR=/opt/bin): nothing is mounted there locally.
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hrms.local.queues import local_queue_url
 from hrms.local.schedule import ACCOUNT_ID, REGION
 from hrms.local.template import Template
 
@@ -169,6 +171,9 @@ def resolve_environments(
     base = dict(base_env or {})
     params = parameter_values(template, overrides or {})
     names: dict[str, str | None] = {**pseudo_parameters(base.get("AWS_REGION") or REGION), **params}
+    endpoint = base.get("AWS_ENDPOINT_URL")
+    if endpoint:  # the local stack's moto: the template's queues are there (created by the stack or the pollers)
+        names.update({queue_id: local_queue_url(endpoint, queue_id) for queue_id in template.queues})
     env_vars = env_vars or {}
     by_name = {spec.name: fid for fid, spec in template.functions.items()}
     known = set(template.functions) | set(by_name) | {"Parameters"}

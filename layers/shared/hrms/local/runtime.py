@@ -1,4 +1,6 @@
-"""The local runtime: template + options -> per-function environments, container pools, hot reload.
+"""The local runtime: template + options -> per-function environments, container pools, hot reload,
+and the pollers of the template's SQS event sources (`runtime.queues`, started by `hrms dev` and the
+e2e gateway fixture; hrms.local.queues).
 
 Environment, in one process. Every function's environment is resolved (hrms.local.env). What all
 functions share is meant to live in the process environment (`hrms dev` and `hrms invoke` put it
@@ -23,6 +25,7 @@ from typing import Any
 
 from hrms.local.env import Environments, resolve_environments
 from hrms.local.invoker import Containers, FunctionTimeout, Throttled, log
+from hrms.local.queues import QueuePollers, SqsSourceSpec
 from hrms.local.reloader import Reloader
 from hrms.local.schedule import ScheduleSpec
 from hrms.local.template import Template
@@ -62,6 +65,8 @@ class LocalRuntime:
             else None
         )
         self.warnings = [*template.warnings, *self.environments.warnings, *self._override_warnings()]
+        reserved = {fid: spec.reserved_concurrency for fid, spec in template.functions.items()}
+        self.queues = QueuePollers(template.queues, template.sqs_sources, self.deliver, reserved=reserved)
         for directory in template.layers.values():  # a Python layer's content is on sys.path (/opt/python)
             if str(directory) not in sys.path:
                 sys.path.append(str(directory))
@@ -128,6 +133,12 @@ class LocalRuntime:
             return None
         log.info("schedule %s (%s) at %s -> %s", spec.id, spec.expression, at.isoformat(), _brief(result))
         return result
+
+    def deliver(self, source: SqsSourceSpec, event: Any) -> Any:
+        """A batch of an SQS event source: a synchronous invoke that waits for a free container (Lambda's
+        pollers back off at the reserved concurrency); the function's error or timeout is raised."""
+        self.check_reload(source.function_id)
+        return self.containers.get(source.function_id).invoke(event, wait=True)
 
 
 def _where(fids: list[str]) -> str:

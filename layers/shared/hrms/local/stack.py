@@ -1,8 +1,10 @@
 """The embedded stack: real PostgreSQL, Valkey, a MongoDB-protocol server and moto, under one dir.
 
 Data of PostgreSQL, Valkey and the Mongo server is kept in the directory between runs; moto
-(S3, Secrets Manager, KMS, SQS) is in memory and re-provisioned (buckets, JWT and PII-key secrets, the
-outbox queue and its dead-letter queue, OUTBOX_QUEUE_URL) at each start.
+(S3, Secrets Manager, KMS, SQS) is in memory and re-provisioned at each start: buckets, JWT and PII-key
+secrets, and every AWS::SQS::Queue of the template (`hrms-local-<LogicalId>`, dead-letter queues and
+redrive policies included, hrms.local.queues), with each variable a function's environment sets to
+`!Ref <Queue>` (OUTBOX_QUEUE_URL, IMPORT_QUEUE_URL, ...) exported as that queue's URL.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ LOCAL_DATABASE = "hrms"
 JWT_SECRET_ID = "hrms/jwt-secret"  # noqa: S105 - a secret name, not a secret
 PII_KEY_SECRET_ID = "hrms/pii-key"  # noqa: S105 - a secret name, not a secret
 BUCKETS = ("hrms-backups-local", "hrms-documents-local")
-OUTBOX_QUEUE = "hrms-outbox-local"
-OUTBOX_DLQ = "hrms-outbox-dlq-local"
+# The checkout's template (the local runtime runs from a checkout: layers/shared/hrms/local/stack.py).
+DEFAULT_TEMPLATE = Path(__file__).resolve().parents[4] / "template.yaml"
 
 
 def free_port() -> int:
@@ -36,6 +38,7 @@ class EmbeddedStack:
 
     data_dir: Path
     fresh: bool = False
+    template: Path | None = DEFAULT_TEMPLATE  # whose queues to create (None or a missing file: none)
     env: dict[str, str] = field(default_factory=dict)
     _ports: dict[str, int] = field(default_factory=dict)
     _servers: dict[str, Any] = field(default_factory=dict)
@@ -132,6 +135,7 @@ class EmbeddedStack:
         port = self._ports.setdefault("aws", free_port())
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
+        _quiet_access_log(server)
         self._servers["aws"] = server
         self.env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
 
@@ -150,7 +154,23 @@ class EmbeddedStack:
         secretsmanager = boto3.client("secretsmanager", **kwargs)
         secretsmanager.create_secret(Name=JWT_SECRET_ID, SecretString=self.jwt_secret())
         secretsmanager.create_secret(Name=PII_KEY_SECRET_ID, SecretString=self.pii_key())
-        self.env["OUTBOX_QUEUE_URL"] = _outbox_queue(boto3.client("sqs", **kwargs))
+        self.env.update(self._queues(boto3.client("sqs", **kwargs)))
+
+    def _queues(self, sqs: Any) -> dict[str, str]:
+        """Create the template's queues; the variables that name them (`VAR: !Ref Queue`) -> their URLs."""
+        from hrms.local.queues import ensure_queues
+        from hrms.local.template import Template
+
+        if self.template is None or not self.template.exists():
+            return {}
+        template = Template.load(self.template)
+        urls = ensure_queues(sqs, template.queues.values(), self.env["AWS_ENDPOINT_URL"])
+        variables: dict[str, str] = {}
+        for function in template.functions.values():
+            for name, value in function.environment.items():
+                if isinstance(value, dict) and value.get("Ref") in urls:
+                    variables.setdefault(name, urls[value["Ref"]])
+        return variables
 
     def jwt_secret(self) -> str:
         """The local signing key, generated once and kept (0600) so tokens survive restarts."""
@@ -168,12 +188,17 @@ class EmbeddedStack:
         return path.read_text().strip()
 
 
-def _outbox_queue(sqs: Any) -> str:
-    """The outbox queue (template.yaml's OutboxQueue: 5 receives, then its dead-letter queue); its URL."""
-    dlq = sqs.create_queue(QueueName=OUTBOX_DLQ)["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
-    return str(sqs.create_queue(QueueName=OUTBOX_QUEUE, Attributes={"RedrivePolicy": redrive})["QueueUrl"])
+def _quiet_access_log(server: Any) -> None:
+    """No access-log line per moto request: the queue pollers long-poll every second, which would bury the
+    functions' logs in the console (moto's errors are still logged)."""
+    wsgi = getattr(server, "_server", None)  # the werkzeug server ThreadedMotoServer runs
+    if wsgi is not None:
+        handler = wsgi.RequestHandlerClass
+        wsgi.RequestHandlerClass = type("QuietMotoRequestHandler", (handler,), {"log_request": _no_log})
+
+
+def _no_log(*args: Any, **kwargs: Any) -> None:
+    return None
 
 
 def load_env_file(data_dir: Path) -> dict[str, str]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from hrms.local.queues import DEFAULT_BATCH_SIZE, DEFAULT_VISIBILITY_S, QueueSpec, SqsSourceSpec
 from hrms.local.schedule import ScheduleSpec, parse_expression
 
 
@@ -126,6 +127,37 @@ _HANDLED_RESOURCES = {
     "AWS::Serverless::LayerVersion",
     "AWS::Events::Rule",
     "AWS::Scheduler::Schedule",
+    "AWS::SQS::Queue",
+}
+_RESOURCES_NOT_EMULATED = {
+    "AWS::SQS::QueuePolicy": "queue policies are not enforced locally",
+}
+# AWS::SQS::Queue properties: the SQS attribute each one sets on the local queue, or why it is not applied.
+_QUEUE_ATTRIBUTES = {
+    "VisibilityTimeout": "VisibilityTimeout",
+    "MessageRetentionPeriod": "MessageRetentionPeriod",
+    "DelaySeconds": "DelaySeconds",
+    "ReceiveMessageWaitTimeSeconds": "ReceiveMessageWaitTimeSeconds",
+    "MaximumMessageSize": "MaximumMessageSize",
+}
+_QUEUE_DEPLOY_ONLY = {"QueueName", "Tags"}  # the local queue is hrms-local-<LogicalId>
+_QUEUE_NOT_EMULATED = {
+    "SqsManagedSseEnabled": "messages are not encrypted at rest locally",
+    "KmsMasterKeyId": "messages are not encrypted at rest locally",
+    "KmsDataKeyReusePeriodSeconds": "messages are not encrypted at rest locally",
+    "RedriveAllowPolicy": "which queues may use a dead-letter queue is not enforced locally",
+    "FifoQueue": "FIFO queues are not emulated: created as standard queues",
+    "ContentBasedDeduplication": "FIFO queues are not emulated: created as standard queues",
+    "DeduplicationScope": "FIFO queues are not emulated: created as standard queues",
+    "FifoThroughputLimit": "FIFO queues are not emulated: created as standard queues",
+}
+_SQS_EVENT_SUPPORTED = {
+    "Queue",
+    "BatchSize",
+    "MaximumBatchingWindowInSeconds",
+    "FunctionResponseTypes",
+    "Enabled",
+    "ScalingConfig",
 }
 
 
@@ -202,8 +234,11 @@ class Template:
     binary_media_types: list[str] = field(default_factory=list)
     gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
     schedules: list[ScheduleSpec] = field(default_factory=list)
+    queues: dict[str, QueueSpec] = field(default_factory=dict)  # AWS::SQS::Queue logical id -> its spec
+    sqs_sources: list[SqsSourceSpec] = field(default_factory=list)  # the functions' SQS events
     warnings: list[str] = field(default_factory=list)
     default_authorizer: str | None = None
+    _pending_sqs: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list, repr=False)
 
     @classmethod
     def load(cls, path: Path) -> Template:
@@ -240,10 +275,15 @@ class Template:
                 template._add_rule(logical_id, props, notes)
             elif kind == "AWS::Scheduler::Schedule":
                 template._add_scheduler_schedule(logical_id, props, notes)
+            elif kind == "AWS::SQS::Queue":
+                template._add_queue(logical_id, props, notes)
             elif kind in _STACK_PROVIDED:
                 notes.add(f"{kind}: not created from the template; {_STACK_PROVIDED[kind]}", logical_id)
+            elif kind in _RESOURCES_NOT_EMULATED:
+                notes.add(f"{kind}: {_RESOURCES_NOT_EMULATED[kind]}", logical_id)
             elif kind not in _HANDLED_RESOURCES:
                 notes.add(f"{kind}: not emulated locally", logical_id)
+        template._add_sqs_sources(notes)
         if sys.version_info[:2] != (3, 12):
             runtimes = {fn.runtime for fn in template.functions.values() if fn.runtime}
             here = f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -338,6 +378,8 @@ class Template:
             flexible = (props.get("FlexibleTimeWindow") or {}).get("Mode", "OFF")
             if flexible != "OFF":
                 notes.add("FlexibleTimeWindow: fires at the exact tick", where)
+        elif kind == "SQS":
+            self._pending_sqs.append((function_id, name, props))  # its queue may be declared further down
         elif kind == "EventBridgeRule":
             notes.add(
                 "EventBridgeRule (event pattern): no events are generated locally; send one with `hrms invoke --event`",
@@ -398,6 +440,62 @@ class Template:
             notes.add(f"schedule {spec.expression!r} is invalid ({exc}): it never fires", where)
             return
         self.schedules.append(spec)
+
+    # ------------------------------------------------------------------ queues
+
+    def _add_queue(self, logical_id: str, props: dict[str, Any], notes: _Notes) -> None:
+        attributes: dict[str, str] = {}
+        for name, value in props.items():
+            if name in _QUEUE_ATTRIBUTES:
+                if _int(value, None) is None:
+                    notes.add(f"{name} that is not a number (an intrinsic?): SQS's default applies", logical_id)
+                else:
+                    attributes[_QUEUE_ATTRIBUTES[name]] = str(_int(value, None))
+            elif name in _QUEUE_NOT_EMULATED:
+                notes.add(f"{name}: {_QUEUE_NOT_EMULATED[name]}", logical_id)
+            elif name not in _QUEUE_DEPLOY_ONLY and name != "RedrivePolicy":
+                notes.add(f"{name}: not supported by the local runtime", logical_id)
+        redrive = props.get("RedrivePolicy") or {}
+        dead_letter = _function_of(redrive.get("deadLetterTargetArn"))
+        if redrive and dead_letter is None:
+            notes.add("RedrivePolicy to a queue outside this template: no dead-letter queue locally", logical_id)
+        self.queues[logical_id] = QueueSpec(
+            logical_id=logical_id,
+            attributes=attributes,
+            dead_letter_id=dead_letter,
+            max_receive_count=_int(redrive.get("maxReceiveCount"), None) if dead_letter else None,
+        )
+
+    def _add_sqs_sources(self, notes: _Notes) -> None:
+        for function_id, name, props in self._pending_sqs:
+            where = f"{function_id}.{name}"
+            queue_id = _function_of(props.get("Queue"))
+            if queue_id not in self.queues:
+                notes.add("SQS event: not emulated locally; use `hrms invoke --event`", where)
+                continue
+            for key in sorted(set(props) - _SQS_EVENT_SUPPORTED):
+                notes.add(f"SQS event {key}: not applied locally", where)
+            visibility = int(self.queues[queue_id].attributes.get("VisibilityTimeout", DEFAULT_VISIBILITY_S))
+            if visibility < self.functions[function_id].timeout_s:
+                notes.add(
+                    f"SQS event: {queue_id}'s VisibilityTimeout ({visibility} s) is shorter than the function's "
+                    "Timeout: AWS refuses this mapping, and locally a batch may be delivered twice",
+                    where,
+                )
+            scaling = props.get("ScalingConfig") or {}
+            self.sqs_sources.append(
+                SqsSourceSpec(
+                    id=f"{function_id}{name}",
+                    function_id=function_id,
+                    queue_id=str(queue_id),
+                    batch_size=_int(props.get("BatchSize"), DEFAULT_BATCH_SIZE),
+                    window_s=_int(props.get("MaximumBatchingWindowInSeconds"), 0),
+                    report_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+                    enabled=str(props.get("Enabled", True)).lower() != "false",
+                    max_concurrency=_int(scaling.get("MaximumConcurrency"), None),
+                )
+            )
+        self._pending_sqs.clear()
 
     # ------------------------------------------------------------------ API
 

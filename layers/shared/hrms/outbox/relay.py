@@ -12,10 +12,12 @@ One run:
    - removes the tenant's marker if its outbox is drained (`store.release_marker`).
 3. Stops starting new work at `deadline`; whatever is left keeps its marker, so the next run resumes.
 
-Rows are locked `FOR UPDATE SKIP LOCKED` while they are sent, so concurrent sweeps and after-commit
-publishes never send a row twice at the same time. If SQS cannot be reached (or refuses the call),
-the run stops sending: the rows keep their markers and `oldest_pending_s` grows, which the
-OutboxBacklogAlarm watches. A tenant whose visit fails (a database error) is logged and skipped.
+Each row goes to its event type's queue (`publisher.deliver`); rows whose queue is not configured are
+passed over (they keep their tenant's marker). Rows are locked `FOR UPDATE SKIP LOCKED` while they are
+sent, so concurrent sweeps and after-commit publishes never send a row twice at the same time. If SQS
+cannot be reached (or refuses the call), the run stops sending: the rows keep their markers and
+`oldest_pending_s` grows, which the OutboxBacklogAlarm watches. A tenant whose visit fails (a database
+error) is logged and skipped.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class SweepSummary:
     tenants: int = 0  # visited
     published: int = 0
     failed: int = 0  # publish attempts that failed (the rows stay for the next run)
+    waiting: int = 0  # rows passed over because their event type's queue is not configured
     purged: int = 0
     released: int = 0  # tenants found drained and removed from the pending list
     errors: int = 0  # tenant visits that failed
@@ -67,8 +70,10 @@ def sweep(
 ) -> SweepSummary:
     """One run over the pending tenants; `deadline` is a `time.monotonic()` value."""
     summary = SweepSummary()
-    if not settings().outbox_queue_url:
-        logger.warning("OUTBOX_QUEUE_URL is not set: outbox events stay in the tables")
+    unset = publisher.unconfigured_queues()
+    if unset:
+        names = ", ".join(name.upper() for name in unset)
+        logger.warning(f"{names} not set: the outbox events for these queues stay in the tables")
     with transaction() as conn:
         pending = store.pending_tenants(conn, max_tenants)
     for row in pending:
@@ -104,6 +109,7 @@ def _visit(
         tried, after_id = tried + len(rows), rows[-1].id
         summary.published += len(delivery.published)
         summary.failed += len(delivery.failed)
+        summary.waiting += len(delivery.waiting)
         if delivery.interrupted:  # SQS unreachable or refusing: stop the run, the next one retries
             summary.interrupted = True
             break

@@ -169,3 +169,22 @@ def release_marker(tx: TenantTx) -> tuple[bool, float | None]:
         return False, max(0.0, oldest["age"]) if oldest else None
     tx.execute(sql.SQL("DELETE FROM {} WHERE tenant_id = %s").format(PENDING), (tx.tenant.tenant_id,))
     return True, None
+
+
+# ------------------------------------------------------------------ the tenants consumers act for
+
+
+@dataclass(frozen=True)
+class RegisteredTenant:
+    tenant_id: UUID
+    schema_name: str
+    status: str  # active | suspended | deleted
+
+
+def registered_tenant(conn: Conn, tenant_id: UUID) -> RegisteredTenant | None:
+    """The tenant an event names, as the public registry has it (None if it never existed)."""
+    return (
+        conn.cursor(row_factory=class_row(RegisteredTenant))
+        .execute("SELECT id AS tenant_id, schema_name, status FROM public.tenants WHERE id = %s", (tenant_id,))
+        .fetchone()
+    )

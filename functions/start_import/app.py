@@ -1,0 +1,17 @@
+"""POST /imports/{importId}/start: queue the uploaded file for the ImportWorker (202); once only (409)."""
+
+from uuid import UUID
+
+from hrms.http import Response, api, ok
+from hrms.imports import service
+from hrms.imports.models import Started, StartImport
+
+app = api(permission="imports:write")
+
+
+@app.post("/imports/<importId>/start")
+def start_import(importId: UUID, body: StartImport | None = None) -> Response[Started]:
+    return ok(service.start_import(app.tenant, app.actor, importId, body or StartImport()), 202)
+
+
+handler = app.handler
