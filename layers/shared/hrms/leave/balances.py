@@ -160,7 +160,7 @@ def _balances(tx: TenantTx, employee_id: UUID, year: int) -> list[LeaveBalance]:
             BalanceAdjustment(
                 adjustment_id=row.id,
                 days=float(row.days),
-                kind=row.kind,  # type: ignore[arg-type]
+                kind=row.kind,
                 reason=row.reason,
                 created_by=row.created_by,
                 created_at=row.created_at,

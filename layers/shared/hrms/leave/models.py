@@ -13,6 +13,7 @@ from hrms.leave.working_days import HalfDay
 from hrms.models import ApiModel, InputModel, PatchModel
 
 LeaveStatus = Literal["pending", "approved", "rejected", "cancelled"]
+AdjustmentKind = Literal["correction", "opening"]  # opening: set at go-live (API or import)
 
 
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")]
@@ -87,7 +88,7 @@ class Leave(ApiModel):
 class BalanceAdjustment(ApiModel):
     adjustment_id: UUID
     days: float = Field(description="Added to the entitlement (negative: taken off).")
-    kind: Literal["correction", "opening"] = Field(description="opening: set at go-live (API or import).")
+    kind: AdjustmentKind = Field(description="opening: set at go-live (API or import).")
     reason: str
     created_by: UUID | None = Field(description="The user who made it.")
     created_at: dt.datetime

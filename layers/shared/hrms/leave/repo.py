@@ -22,7 +22,7 @@ from psycopg.rows import class_row
 from hrms.auth.scope import Visibility
 from hrms.db import audit_log, crud, rows
 from hrms.db.postgres import Conn, TenantTx
-from hrms.leave.models import LeaveStatus
+from hrms.leave.models import AdjustmentKind, LeaveStatus
 from hrms.leave.working_days import HalfDay
 from hrms.leave.years import LeaveYear
 
@@ -199,7 +199,7 @@ class AdjustmentRow:
     leave_type_id: UUID
     year: int
     days: Decimal
-    kind: str
+    kind: AdjustmentKind
     reason: str
     created_by: UUID | None
     created_at: dt.datetime
