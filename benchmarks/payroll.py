@@ -109,8 +109,8 @@ def seed(slug: str, employees: int) -> dict[str, str]:
     from psycopg.types.json import Jsonb
 
     from hrms.db.postgres import transaction
+    from hrms.local.demo import DEMO_COMPONENTS
     from hrms.tenancy import PLATFORM_ADMIN, Actor
-    from hrms.tenants.demo import DEMO_COMPONENTS
     from hrms.tenants.models import NewTenant
     from hrms.tenants.service import create_tenant
 

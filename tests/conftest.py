@@ -34,9 +34,9 @@ def _reset_clients() -> None:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[object]:
     """Real PostgreSQL, Valkey, MongoDB-protocol server and moto, migrated, for the whole session."""
+    from hrms.local.demo import ensure_demo_tenant
     from hrms.local.stack import EmbeddedStack
     from hrms.migrations import runner
-    from hrms.tenants.demo import ensure_demo_tenant
 
     # Outside pytest's temp root: PostgreSQL runs as its own system user, and a concurrent pytest
     # session resets that root to 0700 while cleaning up.

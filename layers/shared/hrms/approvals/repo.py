@@ -103,12 +103,12 @@ def active_manager(tx: TenantTx, employee_id: UUID) -> UUID | None:
 
 def insert_task(tx: TenantTx, values: Mapping[str, object]) -> TaskRow:
     """Audited (`approval.created`)."""
-    return rows.typed(TaskRow, crud.insert(tx, TABLE, ENTITY, values))
+    return crud.insert(tx, TABLE, ENTITY, values, TaskRow)
 
 
 def update_task(tx: TenantTx, approval_id: UUID, changes: Mapping[str, object]) -> TaskRow:
     """Audited (`approval.updated`)."""
-    return rows.typed(TaskRow, crud.update(tx, TABLE, ENTITY, approval_id, changes))
+    return crud.update(tx, TABLE, ENTITY, approval_id, changes, TaskRow)
 
 
 def lock_task(tx: TenantTx, approval_id: UUID) -> TaskRow | None:

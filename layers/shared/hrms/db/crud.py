@@ -1,7 +1,9 @@
 """Audited single-row writes on tenant tables: one helper instead of copy-pasted CRUD per entity.
 
 Every insert/update/delete writes its audit row (`<entity>.created|updated|deleted`) in the same
-transaction. Constraint violations become domain errors (409 / 422), never 500s.
+transaction. Constraint violations become domain errors (409 / 422), never 500s. Rows come back as
+the caller's row shape (a dataclass whose fields are columns, `hrms.db.rows`); the whole row, which
+the audit diff needs, never leaves this module.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -19,7 +22,11 @@ from hrms.db import audit_log
 from hrms.db.postgres import TenantTx
 from hrms.errors import Conflict, Invalid, NotFound
 
-Row = dict[str, Any]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
+_Row = dict[str, Any]
 
 
 def _adapt(value: Any) -> Any:
@@ -69,21 +76,14 @@ def _body_field(column: str) -> str | None:
     return "body." + re.sub(r"_([a-z])", lambda m: m.group(1).upper(), column)
 
 
-def get(tx: TenantTx, table: str, row_id: object, *, for_update: bool = False) -> Row | None:
-    query = sql.SQL("SELECT * FROM {} WHERE id = %s").format(tx.t(table))
-    if for_update:
-        query += sql.SQL(" FOR UPDATE")
-    return tx.execute(query, (row_id,)).fetchone()
+def get_or_404(
+    tx: TenantTx, table: str, row_id: object, entity_type: str, shape: type[R], *, for_update: bool = False
+) -> R:
+    """The row as `shape`; 404 naming the entity if there is none."""
+    return _typed(shape, _existing(tx, table, row_id, entity_type, for_update=for_update))
 
 
-def get_or_404(tx: TenantTx, table: str, row_id: object, entity_type: str, *, for_update: bool = False) -> Row:
-    row = get(tx, table, row_id, for_update=for_update)
-    if row is None:
-        raise NotFound(f"No such {entity_type}.")
-    return row
-
-
-def insert(tx: TenantTx, table: str, entity_type: str, values: Mapping[str, Any]) -> Row:
+def insert(tx: TenantTx, table: str, entity_type: str, values: Mapping[str, Any], shape: type[R]) -> R:
     columns = list(values)
     query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING *").format(
         tx.t(table),
@@ -94,13 +94,13 @@ def insert(tx: TenantTx, table: str, entity_type: str, values: Mapping[str, Any]
         row = tx.execute(query, [_adapt(values[c]) for c in columns]).fetchone()
     assert row is not None
     audit_log.record(tx, f"{entity_type}.created", entity_type, row["id"], None, row)
-    return row
+    return _typed(shape, row)
 
 
-def update(tx: TenantTx, table: str, entity_type: str, row_id: object, changes: Mapping[str, Any]) -> Row:
-    before = get_or_404(tx, table, row_id, entity_type, for_update=True)
+def update(tx: TenantTx, table: str, entity_type: str, row_id: object, changes: Mapping[str, Any], shape: type[R]) -> R:
+    before = _existing(tx, table, row_id, entity_type, for_update=True)
     if not changes:
-        return before
+        return _typed(shape, before)
     assignments = sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(c), sql.Placeholder(c)) for c in changes)
     query = sql.SQL("UPDATE {} SET {}, updated_at = now() WHERE id = %(_id)s RETURNING *").format(
         tx.t(table), assignments
@@ -109,12 +109,25 @@ def update(tx: TenantTx, table: str, entity_type: str, row_id: object, changes: 
         after = tx.execute(query, {**{c: _adapt(v) for c, v in changes.items()}, "_id": row_id}).fetchone()
     assert after is not None
     audit_log.record(tx, f"{entity_type}.updated", entity_type, row_id, before, after)
-    return after
+    return _typed(shape, after)
 
 
-def delete(tx: TenantTx, table: str, entity_type: str, row_id: object) -> Row:
-    before = get_or_404(tx, table, row_id, entity_type, for_update=True)
+def delete(tx: TenantTx, table: str, entity_type: str, row_id: object) -> None:
+    before = _existing(tx, table, row_id, entity_type, for_update=True)
     with constraint_errors(entity_type, table):
         tx.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(tx.t(table)), (row_id,))
     audit_log.record(tx, f"{entity_type}.deleted", entity_type, row_id, before, None)
-    return before
+
+
+def _typed(shape: type[R], row: _Row) -> R:
+    return shape(**{f.name: row[f.name] for f in fields(shape)})
+
+
+def _existing(tx: TenantTx, table: str, row_id: object, entity_type: str, *, for_update: bool) -> _Row:
+    query = sql.SQL("SELECT * FROM {} WHERE id = %s").format(tx.t(table))
+    if for_update:
+        query += sql.SQL(" FOR UPDATE")
+    row: _Row | None = tx.execute(query, (row_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"No such {entity_type}.")
+    return row

@@ -2,14 +2,14 @@
 dataclasses (psycopg's `class_row`), never as dicts the type checker cannot see into.
 
 `source` is a tenant transaction or a plain connection (platform tables, backups). Writes that go
-through `hrms.db.crud` (audited, dict rows because the audit stores every column) become typed
-with `typed`, at the repo boundary.
+through `hrms.db.crud` (audited: the audit stores every column) return the shape the repo names;
+`Key` is the shape of a write whose caller reads the row again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
@@ -27,15 +27,17 @@ Query = sql.SQL | sql.Composed
 Source = TenantTx | psycopg.Connection[Any]
 
 
+@dataclass(frozen=True)
+class Key:
+    """Only a row's id."""
+
+    id: Any
+
+
 def columns(shape: type[DataclassInstance], alias: str | None = None) -> sql.Composed:
     """The columns a row shape holds, as a select list (qualified by `alias` if given)."""
     names = (f.name for f in fields(shape))
     return sql.SQL(", ").join(sql.Identifier(alias, n) if alias else sql.Identifier(n) for n in names)
-
-
-def typed(shape: type[R], row: Mapping[str, Any]) -> R:
-    """A dict row (from `hrms.db.crud`) as its row shape."""
-    return shape(**{f.name: row[f.name] for f in fields(shape)})
 
 
 def exists(tx: TenantTx, table: str, row_id: object) -> bool:

@@ -92,7 +92,7 @@ def many(tx: TenantTx, employee_ids: list[UUID]) -> list[EmployeeRow]:
 
 def lock(tx: TenantTx, employee_id: UUID) -> EmployeeRow:
     """The employee, locked for the rest of the transaction (404 if there is none)."""
-    return rows.typed(EmployeeRow, crud.get_or_404(tx, TABLE, employee_id, ENTITY, for_update=True))
+    return crud.get_or_404(tx, TABLE, employee_id, ENTITY, EmployeeRow, for_update=True)
 
 
 def list_page(
@@ -140,12 +140,12 @@ def chain_reaches(tx: TenantTx, manager_id: UUID, employee_id: UUID) -> bool:
 
 def insert(tx: TenantTx, values: Mapping[str, Any]) -> EmployeeRow:
     """Audited (`employee.created`; the audit row leaves out ciphertexts and blind indexes)."""
-    return rows.typed(EmployeeRow, crud.insert(tx, TABLE, ENTITY, values))
+    return crud.insert(tx, TABLE, ENTITY, values, EmployeeRow)
 
 
 def update(tx: TenantTx, employee_id: UUID, changes: Mapping[str, Any]) -> EmployeeRow:
     """Audited (`employee.updated`)."""
-    return rows.typed(EmployeeRow, crud.update(tx, TABLE, ENTITY, employee_id, changes))
+    return crud.update(tx, TABLE, ENTITY, employee_id, changes, EmployeeRow)
 
 
 # ---------------------------------------------------------------- what a joining date is used by

@@ -133,7 +133,7 @@ class RequestLine:
 
 def insert(tx: TenantTx, values: Mapping[str, object]) -> ExportRow:
     """Audited (`export.created`: who exported what, and when)."""
-    return rows.typed(ExportRow, crud.insert(tx, TABLE, ENTITY, values))
+    return crud.insert(tx, TABLE, ENTITY, values, ExportRow)
 
 
 def get(tx: TenantTx, export_id: UUID) -> ExportRow | None:
@@ -156,7 +156,7 @@ def claim(tx: TenantTx, export_id: UUID) -> ExportRow | None:
 def finish(tx: TenantTx, export_id: UUID, changes: Mapping[str, object]) -> ExportRow:
     """running -> succeeded or failed. Audited (`export.updated`)."""
     finished = {**changes, "finished_at": dt.datetime.now(dt.UTC)}
-    return rows.typed(ExportRow, crud.update(tx, TABLE, ENTITY, export_id, finished))
+    return crud.update(tx, TABLE, ENTITY, export_id, finished, ExportRow)
 
 
 # ---------------------------------------------------------------- what each kind exports

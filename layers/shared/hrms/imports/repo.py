@@ -54,7 +54,7 @@ class ImportRow:
 
 def insert(tx: TenantTx, values: Mapping[str, Any]) -> ImportRow:
     """Audited (`import.created`)."""
-    return rows.typed(ImportRow, crud.insert(tx, TABLE, ENTITY, values))
+    return crud.insert(tx, TABLE, ENTITY, values, ImportRow)
 
 
 def get(tx: TenantTx, import_id: UUID, *, for_update: bool = False) -> ImportRow | None:
@@ -90,7 +90,7 @@ def queue(tx: TenantTx, import_id: UUID, dry_run: bool, started_by: UUID | None,
         "failed": 0,
         "finished_at": None,
     }
-    return rows.typed(ImportRow, crud.update(tx, TABLE, ENTITY, import_id, changes))
+    return crud.update(tx, TABLE, ENTITY, import_id, changes, ImportRow)
 
 
 def claim(tx: TenantTx, import_id: UUID) -> ImportRow | None:

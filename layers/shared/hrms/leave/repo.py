@@ -253,12 +253,12 @@ def leave_type(tx: TenantTx, leave_type_id: UUID) -> LeaveTypeRow | None:
 
 def insert_leave_type(tx: TenantTx, values: Mapping[str, object]) -> LeaveTypeRow:
     """Audited (`leave_type.created`)."""
-    return rows.typed(LeaveTypeRow, crud.insert(tx, TYPES, "leave_type", values))
+    return crud.insert(tx, TYPES, "leave_type", values, LeaveTypeRow)
 
 
 def update_leave_type(tx: TenantTx, leave_type_id: UUID, changes: Mapping[str, object]) -> LeaveTypeRow:
     """Audited (`leave_type.updated`); 404 for a type that does not exist."""
-    return rows.typed(LeaveTypeRow, crud.update(tx, TYPES, "leave_type", leave_type_id, changes))
+    return crud.update(tx, TYPES, "leave_type", leave_type_id, changes, LeaveTypeRow)
 
 
 def allocate_new_type(tx: TenantTx, leave_type: LeaveTypeRow, year: LeaveYear) -> int:
@@ -361,14 +361,17 @@ def leaves_page(
     return rows.many(tx, LeaveRow, query, params)
 
 
-def insert_leave(tx: TenantTx, values: Mapping[str, object], leave_type_code: str) -> LeaveRow:
-    """Audited (`leave.created`); the row with its type's code (`leave_type_code`, not a column)."""
-    return rows.typed(LeaveRow, {**crud.insert(tx, LEAVES, "leave", values), "leave_type_code": leave_type_code})
+def insert_leave(tx: TenantTx, values: Mapping[str, object]) -> LeaveRow:
+    """Audited (`leave.created`); the row with its type's code, locked."""
+    created = crud.insert(tx, LEAVES, "leave", values, rows.Key)
+    row = lock_leave(tx, created.id)
+    assert row is not None
+    return row
 
 
 def update_leave(tx: TenantTx, leave_id: UUID, changes: Mapping[str, object]) -> None:
     """Audited (`leave.updated`); read the leave again (`lock_leave`) for its new state."""
-    crud.update(tx, LEAVES, "leave", leave_id, changes)
+    crud.update(tx, LEAVES, "leave", leave_id, changes, rows.Key)
 
 
 # ---------------------------------------------------------------- balances

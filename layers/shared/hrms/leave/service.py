@@ -119,7 +119,6 @@ def request_leave(tenant: Tenant, actor: Actor, scope: str, new: LeaveRequest) -
                 "approval_id": task.id,
                 "created_by": actor.user_uuid,
             },
-            leave_type.code,
         )
         repo.change_balance(tx, "leave_balance.reserved", row, year, pending=days)
     return to_leave(row)

@@ -52,8 +52,8 @@ def run_dev(
     runtime: LocalRuntime | None = None
     try:
         from hrms.auth import credentials, tokens
+        from hrms.local.demo import DEMO, DEMO_ADMIN_EMAIL, DEMO_SLUG, ensure_demo_tenant
         from hrms.migrations import runner
-        from hrms.tenants.demo import DEMO, DEMO_ADMIN_EMAIL, DEMO_SLUG, ensure_demo_tenant
 
         result = runner.up()
         if seed_demo:

@@ -107,17 +107,17 @@ def departments(tx: TenantTx) -> list[DepartmentRow]:
 
 def department(tx: TenantTx, department_id: UUID, *, for_update: bool = False) -> DepartmentRow:
     """The department (404 if there is none), locked for the rest of the transaction with `for_update`."""
-    return rows.typed(DepartmentRow, crud.get_or_404(tx, DEPARTMENTS, department_id, DEPARTMENT, for_update=for_update))
+    return crud.get_or_404(tx, DEPARTMENTS, department_id, DEPARTMENT, DepartmentRow, for_update=for_update)
 
 
 def insert_department(tx: TenantTx, values: Mapping[str, Any]) -> DepartmentRow:
     """Audited (`department.created`)."""
-    return rows.typed(DepartmentRow, crud.insert(tx, DEPARTMENTS, DEPARTMENT, values))
+    return crud.insert(tx, DEPARTMENTS, DEPARTMENT, values, DepartmentRow)
 
 
 def update_department(tx: TenantTx, department_id: UUID, changes: Mapping[str, Any]) -> DepartmentRow:
     """Audited (`department.updated`)."""
-    return rows.typed(DepartmentRow, crud.update(tx, DEPARTMENTS, DEPARTMENT, department_id, changes))
+    return crud.update(tx, DEPARTMENTS, DEPARTMENT, department_id, changes, DepartmentRow)
 
 
 def delete_department(tx: TenantTx, department_id: UUID) -> None:
@@ -178,18 +178,17 @@ def designations(tx: TenantTx) -> list[DesignationRow]:
 
 def designation(tx: TenantTx, designation_id: UUID, *, for_update: bool = False) -> DesignationRow:
     """The designation (404 if there is none), locked for the rest of the transaction with `for_update`."""
-    row = crud.get_or_404(tx, DESIGNATIONS, designation_id, DESIGNATION, for_update=for_update)
-    return rows.typed(DesignationRow, row)
+    return crud.get_or_404(tx, DESIGNATIONS, designation_id, DESIGNATION, DesignationRow, for_update=for_update)
 
 
 def insert_designation(tx: TenantTx, values: Mapping[str, Any]) -> DesignationRow:
     """Audited (`designation.created`)."""
-    return rows.typed(DesignationRow, crud.insert(tx, DESIGNATIONS, DESIGNATION, values))
+    return crud.insert(tx, DESIGNATIONS, DESIGNATION, values, DesignationRow)
 
 
 def update_designation(tx: TenantTx, designation_id: UUID, changes: Mapping[str, Any]) -> DesignationRow:
     """Audited (`designation.updated`)."""
-    return rows.typed(DesignationRow, crud.update(tx, DESIGNATIONS, DESIGNATION, designation_id, changes))
+    return crud.update(tx, DESIGNATIONS, DESIGNATION, designation_id, changes, DesignationRow)
 
 
 def delete_designation(tx: TenantTx, designation_id: UUID) -> None:
@@ -216,7 +215,7 @@ def holidays(tx: TenantTx, year: int, after: dt.date | None, limit: int) -> list
 
 def insert_holiday(tx: TenantTx, values: Mapping[str, Any]) -> HolidayRow:
     """Audited (`holiday.created`)."""
-    return rows.typed(HolidayRow, crud.insert(tx, HOLIDAYS, HOLIDAY, values))
+    return crud.insert(tx, HOLIDAYS, HOLIDAY, values, HolidayRow)
 
 
 def delete_holiday(tx: TenantTx, holiday_id: UUID) -> None:

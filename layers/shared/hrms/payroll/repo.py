@@ -192,7 +192,7 @@ def runs_page(
 
 def update_run(tx: TenantTx, run_id: UUID, changes: Mapping[str, object]) -> RunRow:
     """Audited (`payroll_run.updated`)."""
-    return rows.typed(RunRow, crud.update(tx, RUNS, RUN, run_id, changes))
+    return crud.update(tx, RUNS, RUN, run_id, changes, RunRow)
 
 
 def records_page(
@@ -334,17 +334,17 @@ def structure(tx: TenantTx, structure_id: UUID) -> StructureRow | None:
 
 def insert_structure(tx: TenantTx, values: Mapping[str, object]) -> StructureRow:
     """Audited (`salary_structure.created`)."""
-    return rows.typed(StructureRow, crud.insert(tx, STRUCTURES, STRUCTURE, values))
+    return crud.insert(tx, STRUCTURES, STRUCTURE, values, StructureRow)
 
 
 def update_structure(tx: TenantTx, structure_id: UUID, changes: Mapping[str, object]) -> StructureRow:
     """Audited (`salary_structure.updated`); 404 for a structure that does not exist."""
-    return rows.typed(StructureRow, crud.update(tx, STRUCTURES, STRUCTURE, structure_id, changes))
+    return crud.update(tx, STRUCTURES, STRUCTURE, structure_id, changes, StructureRow)
 
 
 def insert_salary(tx: TenantTx, values: Mapping[str, object]) -> SalaryRow:
     """Audited (`employee_salary.created`)."""
-    return rows.typed(SalaryRow, crud.insert(tx, SALARIES, SALARY, values))
+    return crud.insert(tx, SALARIES, SALARY, values, SalaryRow)
 
 
 def salaries_page(tx: TenantTx, employee_id: UUID, after: dt.date | None, limit: int) -> list[SalaryRow]:

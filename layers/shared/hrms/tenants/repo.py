@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 from uuid import UUID
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from hrms.db import rows
 from hrms.db.postgres import Conn
 from hrms.migrations.files import migrations
 from hrms.tenancy import checked_schema_name
 from hrms.tenants import defaults
 
-_TENANT_COLUMNS = sql.SQL(
-    "id AS tenant_id, name, slug, status, schema_name, created_at, last_activity_at, description,"
-    " admin_email, settings, schema_version, updated_at"
+
+@dataclass(frozen=True)
+class TenantRow:
+    """A `public.tenants` row (its `id` as `tenant_id`)."""
+
+    tenant_id: UUID
+    name: str
+    slug: str
+    status: str
+    schema_name: str
+    created_at: dt.datetime
+    last_activity_at: dt.datetime | None
+    description: str | None
+    admin_email: str
+    settings: dict[str, Any]
+    schema_version: int
+    updated_at: dt.datetime
+
+
+_TENANT_COLUMNS = sql.SQL(", ").join(
+    sql.SQL("id AS tenant_id") if f.name == "tenant_id" else sql.Identifier(f.name) for f in fields(TenantRow)
 )
 
 
@@ -101,54 +122,50 @@ def audit(conn: Conn, tenant_id: UUID, action: str, actor_id: str, detail: dict[
     )
 
 
-def get_tenant(conn: Conn, tenant_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+def get_tenant(conn: Conn, tenant_id: UUID, *, for_update: bool = False) -> TenantRow | None:
     query = sql.SQL("SELECT {} FROM public.tenants WHERE id = %s AND status <> 'deleted'").format(_TENANT_COLUMNS)
     if for_update:
         query += sql.SQL(" FOR UPDATE")
-    return conn.execute(query, (tenant_id,)).fetchone()
+    return rows.one(conn, TenantRow, query, (tenant_id,))
 
 
-def find_tenant(conn: Conn, id_or_slug: str) -> dict[str, Any] | None:
+def find_tenant(conn: Conn, id_or_slug: str) -> TenantRow | None:
     try:
         return get_tenant(conn, UUID(id_or_slug))
     except ValueError:
-        return conn.execute(
-            sql.SQL("SELECT {} FROM public.tenants WHERE slug = %s AND status <> 'deleted'").format(_TENANT_COLUMNS),
-            (id_or_slug,),
-        ).fetchone()
+        query = sql.SQL("SELECT {} FROM public.tenants WHERE slug = %s AND status <> 'deleted'")
+        return rows.one(conn, TenantRow, query.format(_TENANT_COLUMNS), (id_or_slug,))
 
 
-def list_tenants(conn: Conn, *, status: str | None, after_slug: str | None, limit: int) -> list[dict[str, Any]]:
+def list_tenants(conn: Conn, *, status: str | None, after_slug: str | None, limit: int) -> list[TenantRow]:
     """Keyset page ordered by slug."""
-    return conn.execute(
-        sql.SQL(
-            "SELECT {} FROM public.tenants WHERE status <> 'deleted'"
-            " AND (%(status)s::text IS NULL OR status = %(status)s)"
-            " AND (%(after)s::text IS NULL OR slug > %(after)s) ORDER BY slug LIMIT %(limit)s"
-        ).format(_TENANT_COLUMNS),
-        {"status": status, "after": after_slug, "limit": limit},
-    ).fetchall()
+    query = sql.SQL(
+        "SELECT {} FROM public.tenants WHERE status <> 'deleted'"
+        " AND (%(status)s::text IS NULL OR status = %(status)s)"
+        " AND (%(after)s::text IS NULL OR slug > %(after)s) ORDER BY slug LIMIT %(limit)s"
+    ).format(_TENANT_COLUMNS)
+    return rows.many(conn, TenantRow, query, {"status": status, "after": after_slug, "limit": limit})
 
 
-def employee_counts(conn: Conn, tenants: Sequence[dict[str, Any]]) -> dict[UUID, int]:
+def employee_counts(conn: Conn, tenants: Sequence[TenantRow]) -> dict[UUID, int]:
     """Non-terminated employees of each tenant on a page, in one UNION ALL query."""
     present = {
         row["nspname"]
         for row in conn.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", ([t["schema_name"] for t in tenants],)
+            "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", ([t.schema_name for t in tenants],)
         ).fetchall()
     }
-    tenants = [t for t in tenants if t["schema_name"] in present]  # a damaged tenant must not break the page
+    tenants = [t for t in tenants if t.schema_name in present]  # a damaged tenant must not break the page
     if not tenants:
         return {}
     parts = [
         sql.SQL("SELECT %s::uuid AS id, count(*) AS n FROM {} WHERE status <> 'terminated'").format(
-            sql.Identifier(checked_schema_name(t["schema_name"]), "employees")
+            sql.Identifier(checked_schema_name(t.schema_name), "employees")
         )
         for t in tenants
     ]
-    rows = conn.execute(sql.SQL(" UNION ALL ").join(parts), [t["tenant_id"] for t in tenants]).fetchall()
-    return {row["id"]: row["n"] for row in rows}
+    found = conn.execute(sql.SQL(" UNION ALL ").join(parts), [t.tenant_id for t in tenants]).fetchall()
+    return {row["id"]: row["n"] for row in found}
 
 
 def update_tenant(conn: Conn, tenant_id: UUID, changes: dict[str, Any]) -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
 from uuid import UUID
 
 import psycopg
@@ -91,8 +90,8 @@ def list_tenants(status: str | None, limit: int = DEFAULT_LIMIT, cursor: str | N
         rows = repo.list_tenants(conn, status=status, after_slug=after[0] if after else None, limit=limit + 1)
         page, more = rows[:limit], len(rows) > limit
         counts = repo.employee_counts(conn, page)
-    items = [TenantSummary(**row, employee_count=counts.get(row["tenant_id"], 0)) for row in page]
-    return Page(items=items, next_cursor=encode_cursor([page[-1]["slug"]]) if more else None)
+    items = [_summary(row, counts.get(row.tenant_id, 0)) for row in page]
+    return Page(items=items, next_cursor=encode_cursor([page[-1].slug]) if more else None)
 
 
 def get_tenant(tenant_id: UUID) -> TenantDetail:
@@ -110,7 +109,11 @@ def update_tenant(tenant_id: UUID, patch: TenantPatch, actor: Actor) -> TenantDe
                 changes.get("status", ""), "tenant.updated"
             )
             repo.audit(
-                conn, tenant_id, action, actor.user_id, {"before": {k: before[k] for k in changes}, "after": changes}
+                conn,
+                tenant_id,
+                action,
+                actor.user_id,
+                {"before": {k: getattr(before, k) for k in changes}, "after": changes},
             )
         return _detail(conn, _existing(conn, tenant_id))
 
@@ -150,18 +153,23 @@ def check_tenant(id_or_slug: str) -> TenantCheck:
         row = repo.find_tenant(conn, id_or_slug)
         if row is None:
             raise NotFound(f"No tenant '{id_or_slug}'.")
-        tables = repo.table_names(conn, row["schema_name"])
-        detail = _detail(conn, row) if tables else TenantDetail(**row, employee_count=0)
+        tables = repo.table_names(conn, row.schema_name)
+        detail = _detail(conn, row) if tables else TenantDetail(**asdict(row), employee_count=0)
     return TenantCheck(detail, bool(tables), tables, latest_version("tenant"))
 
 
-def _existing(conn: repo.Conn, tenant_id: UUID, *, for_update: bool = False) -> dict[str, Any]:
+def _existing(conn: repo.Conn, tenant_id: UUID, *, for_update: bool = False) -> repo.TenantRow:
     row = repo.get_tenant(conn, tenant_id, for_update=for_update)
     if row is None:
         raise NotFound("No such tenant.")
     return row
 
 
-def _detail(conn: repo.Conn, row: dict[str, Any]) -> TenantDetail:
+def _detail(conn: repo.Conn, row: repo.TenantRow) -> TenantDetail:
     counts = repo.employee_counts(conn, [row])
-    return TenantDetail(**row, employee_count=counts.get(row["tenant_id"], 0))
+    return TenantDetail(**asdict(row), employee_count=counts.get(row.tenant_id, 0))
+
+
+def _summary(row: repo.TenantRow, employee_count: int) -> TenantSummary:
+    fields = {k: v for k, v in asdict(row).items() if k in TenantSummary.model_fields}
+    return TenantSummary(**fields, employee_count=employee_count)

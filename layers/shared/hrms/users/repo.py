@@ -1,13 +1,15 @@
 """SQL of the users domain; every table through `tx.t(...)`, every value bound.
 
 Rows come out typed: reads use a `kwargs_row` factory into the pydantic model; the audited generic
-writes of `hrms.db.crud` return whole table rows (secrets included), turned into a `User` by `_user`
-only, which keeps the model's columns.
+writes of `hrms.db.crud` return `UserRow` (the shown columns: never the password hash), turned into
+a `User` by `_user`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -24,9 +26,22 @@ ROLES = "role_permissions"
 _COLUMNS = sql.SQL("id AS user_id, email, role, employee_id, status, must_change_password, last_login_at, created_at")
 
 
-def _user(row: Mapping[str, Any]) -> User:
-    """A row of `hrms.db.crud` (every column of `users`) as a `User`: the one place such rows are typed."""
-    return User(user_id=row["id"], **{k: row[k] for k in User.model_fields if k != "user_id"})
+@dataclass(frozen=True)
+class UserRow:
+    """The `users` columns a `User` shows (the audited writes of `hrms.db.crud` return this shape)."""
+
+    id: UUID
+    email: str
+    role: str
+    employee_id: UUID | None
+    status: str
+    must_change_password: bool
+    last_login_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+def _user(row: UserRow) -> User:
+    return User(user_id=row.id, **{k: getattr(row, k) for k in User.model_fields if k != "user_id"})
 
 
 def find(tx: TenantTx, user_id: UUID, *, for_update: bool = False) -> User | None:
@@ -51,12 +66,12 @@ def list_page(tx: TenantTx, role: str | None, status: str | None, after: str | N
 
 def insert(tx: TenantTx, values: Mapping[str, Any]) -> User:
     """Audited (`user.created`)."""
-    return _user(crud.insert(tx, TABLE, ENTITY, values))
+    return _user(crud.insert(tx, TABLE, ENTITY, values, UserRow))
 
 
 def update(tx: TenantTx, user_id: UUID, changes: Mapping[str, Any]) -> User:
     """Audited (`user.updated`, only the columns that changed)."""
-    return _user(crud.update(tx, TABLE, ENTITY, user_id, changes))
+    return _user(crud.update(tx, TABLE, ENTITY, user_id, changes, UserRow))
 
 
 def set_temporary_password(tx: TenantTx, user_id: UUID, password_hash: str) -> None:

@@ -7,12 +7,15 @@ from uuid import UUID
 
 from psycopg import sql
 
-from hrms.db import crud
 from hrms.db.changes import Change, declare
 from hrms.db.postgres import tenant_tx, transaction
+from hrms.employees import repo as employees
+from hrms.org import repo as org
+from hrms.payroll import repo as payroll
 from hrms.tenancy import PLATFORM_ADMIN, Actor, Tenant
 from hrms.tenants import service
 from hrms.tenants.models import NewTenant
+from hrms.users import repo as users
 
 DEMO = service.FixedIds(
     tenant_id=UUID("00000000-0000-4000-8000-000000000001"),
@@ -62,17 +65,12 @@ def _seed_organisation() -> None:
             sql.SQL("UPDATE {} SET id = %s WHERE code = 'annual'").format(tx.t("leave_types")),
             (DEMO_ANNUAL_LEAVE_TYPE_ID,),
         )
-        crud.insert(tx, "departments", "department", {"id": DEMO_DEPARTMENT_ID, "name": "Engineering", "code": "ENG"})
-        crud.insert(
-            tx,
-            "designations",
-            "designation",
-            {"id": DEMO_DESIGNATION_ID, "title": "Software Engineer", "department_id": DEMO_DEPARTMENT_ID},
+        org.insert_department(tx, {"id": DEMO_DEPARTMENT_ID, "name": "Engineering", "code": "ENG"})
+        org.insert_designation(
+            tx, {"id": DEMO_DESIGNATION_ID, "title": "Software Engineer", "department_id": DEMO_DEPARTMENT_ID}
         )
-        crud.insert(
+        employees.insert(
             tx,
-            "employees",
-            "employee",
             {
                 "id": DEMO_EMPLOYEE_ID,
                 "employee_code": "EMP-DEMO-1",
@@ -84,18 +82,13 @@ def _seed_organisation() -> None:
                 "date_of_joining": joined,
             },
         )
-        crud.update(tx, "users", "user", DEMO.admin_user_id, {"employee_id": DEMO_EMPLOYEE_ID})
+        users.update(tx, DEMO.admin_user_id, {"employee_id": DEMO_EMPLOYEE_ID})
         declare(tx, Change("joining", employee_ids=(DEMO_EMPLOYEE_ID,)))
-        crud.insert(
-            tx,
-            "salary_structures",
-            "salary_structure",
-            {"id": DEMO_SALARY_STRUCTURE_ID, "name": "Standard India", "components": DEMO_COMPONENTS},
+        payroll.insert_structure(
+            tx, {"id": DEMO_SALARY_STRUCTURE_ID, "name": "Standard India", "components": DEMO_COMPONENTS}
         )
-        crud.insert(
+        payroll.insert_salary(
             tx,
-            "employee_salaries",
-            "employee_salary",
             {
                 "employee_id": DEMO_EMPLOYEE_ID,
                 "salary_structure_id": DEMO_SALARY_STRUCTURE_ID,
