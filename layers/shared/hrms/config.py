@@ -79,6 +79,7 @@ class Settings(BaseModel):
     # Worker queues the outbox routes job events to (`hrms.outbox.events`: each type names its queue).
     import_queue_url: str | None = None
     export_queue_url: str | None = None
+    payslip_queue_url: str | None = None
     outbox_retention_days: int = Field(default=7, ge=1, le=365)
 
     @classmethod

@@ -16,7 +16,24 @@ may be sent twice when a publisher dies between the send and recording it; consu
 carry ids and codes only (`events`); the message format is in `envelope`.
 """
 
-from hrms.outbox.events import APPROVAL_DECIDED, APPROVAL_REQUESTED, EXPORT_REQUESTED, IMPORT_STARTED
+from hrms.outbox.events import (
+    APPROVAL_DECIDED,
+    APPROVAL_REQUESTED,
+    EXPORT_REQUESTED,
+    IMPORT_STARTED,
+    PASSWORD_RESET_REQUESTED,
+    PAYROLL_PROCESSED,
+    PAYSLIP_READY,
+)
 from hrms.outbox.producer import emit
 
-__all__ = ["APPROVAL_DECIDED", "APPROVAL_REQUESTED", "EXPORT_REQUESTED", "IMPORT_STARTED", "emit"]
+__all__ = [
+    "APPROVAL_DECIDED",
+    "APPROVAL_REQUESTED",
+    "EXPORT_REQUESTED",
+    "IMPORT_STARTED",
+    "PASSWORD_RESET_REQUESTED",
+    "PAYROLL_PROCESSED",
+    "PAYSLIP_READY",
+    "emit",
+]

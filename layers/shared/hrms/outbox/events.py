@@ -45,6 +45,9 @@ APPROVAL_REQUESTED = "approval.requested"
 APPROVAL_DECIDED = "approval.decided"
 IMPORT_STARTED = "import.started"
 EXPORT_REQUESTED = "export.requested"
+PAYROLL_PROCESSED = "payroll.processed"
+PAYSLIP_READY = "payslip.ready"
+PASSWORD_RESET_REQUESTED = "password.reset_requested"  # noqa: S105 - an event name, not a password
 
 REGISTRY: dict[str, EventType] = {
     t.name: t
@@ -88,6 +91,23 @@ REGISTRY: dict[str, EventType] = {
             ("exportId",),
             "An export was requested (POST /exports): the ExportWorker writes its file.",
             queue="export_queue_url",
+        ),
+        EventType(
+            PAYROLL_PROCESSED,
+            ("payrollRunId", "month"),
+            "A payroll run was marked processed: the PayslipWorker renders and stores its payslips.",
+            queue="payslip_queue_url",
+        ),
+        EventType(
+            PAYSLIP_READY,
+            ("payrollRunId", "employeeId", "month"),
+            "An employee's payslip of a processed run is stored: the Notifier tells the employee.",
+        ),
+        EventType(
+            PASSWORD_RESET_REQUESTED,
+            ("userId",),
+            "A user asked to reset their password (POST /auth/forgot-password): the Notifier makes the single-use"
+            " token (stored hashed) and emails the link; the token itself is never in an event.",
         ),
     )
 }
