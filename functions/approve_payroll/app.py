@@ -6,7 +6,10 @@ from hrms.http import Response, api, ok
 from hrms.payroll import runs
 from hrms.payroll.models import ApproveIn, PayrollRun
 
-app = api(permission="payroll:approve")
+app = api(
+    permission="payroll:approve",
+    errors={409: "The run is not awaiting approval (`runStatus`), or what it was computed from changed since."},
+)
 
 
 @app.post("/payroll/runs/<payrollRunId>/approve")

@@ -6,7 +6,10 @@ from hrms.http import Response, api, created
 from hrms.payroll import salaries
 from hrms.payroll.models import EmployeeSalary, NewEmployeeSalary
 
-app = api(permission="payroll:write")
+app = api(
+    permission="payroll:write",
+    errors={409: "Payroll is approved or processed for a month this revision would change (`settledMonth`)."},
+)
 
 
 @app.post("/employees/<employeeId>/salaries")

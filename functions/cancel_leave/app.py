@@ -6,7 +6,10 @@ from hrms.http import Response, api, ok
 from hrms.leave import service
 from hrms.leave.models import Leave
 
-app = api(permission="leave:request")
+app = api(
+    permission="leave:request",
+    errors={409: "The leave is already cancelled or rejected, or has started (HR cancels it then)."},
+)
 
 
 @app.post("/leaves/<leaveId>/cancel")

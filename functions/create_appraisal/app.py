@@ -4,7 +4,10 @@ from hrms.appraisals import service
 from hrms.appraisals.models import Appraisal, NewAppraisal
 from hrms.http import Response, api, created
 
-app = api(permission="appraisals:write")
+app = api(
+    permission="appraisals:write",
+    errors={404: "No such employee (`employeeId`) or form (`formId`) within the caller's scope."},
+)
 
 
 @app.post("/appraisals")

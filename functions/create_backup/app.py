@@ -5,7 +5,7 @@ from hrms.backup.models import BackupInfo, NewBackup
 from hrms.http import Response, api, created
 from hrms.tenancy import PLATFORM_ADMIN
 
-app = api(roles={PLATFORM_ADMIN})
+app = api(roles={PLATFORM_ADMIN}, errors={404: "No such tenant (`tenantId`)."})
 
 
 @app.post("/admin/backups")

@@ -4,7 +4,7 @@ from hrms.http import Response, api, created
 from hrms.org import service
 from hrms.org.models import Department, NewDepartment
 
-app = api(permission="org:write")
+app = api(permission="org:write", errors={409: "The code is already taken."})
 
 
 @app.post("/departments")

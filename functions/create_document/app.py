@@ -4,7 +4,7 @@ from hrms.documents import service
 from hrms.documents.models import DocumentUpload, NewDocument
 from hrms.http import Response, api, created
 
-app = api(permission="documents:write")
+app = api(permission="documents:write", errors={404: "No such employee (`employeeId`)."})
 
 
 @app.post("/documents")

@@ -4,7 +4,7 @@ from hrms.employees import service
 from hrms.employees.models import Employee, NewEmployee
 from hrms.http import Response, api, created
 
-app = api(permission="employees:write")
+app = api(permission="employees:write", errors={409: "The email (or another unique field) is already taken."})
 
 
 @app.post("/employees")

@@ -4,7 +4,7 @@ from hrms.http import Response, api, created
 from hrms.org import service
 from hrms.org.models import Holiday, NewHoliday
 
-app = api(permission="org:write")
+app = api(permission="org:write", errors={409: "The date already has a holiday."})
 
 
 @app.post("/holidays")

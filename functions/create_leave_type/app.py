@@ -4,7 +4,7 @@ from hrms.http import Response, api, created
 from hrms.leave import service
 from hrms.leave.models import LeaveType, NewLeaveType
 
-app = api(permission="leave-types:write")
+app = api(permission="leave-types:write", errors={409: "The code is already taken."})
 
 
 @app.post("/leave-types")

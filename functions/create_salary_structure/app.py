@@ -4,7 +4,7 @@ from hrms.http import Response, api, created
 from hrms.payroll import salaries
 from hrms.payroll.models import NewSalaryStructure, SalaryStructure
 
-app = api(permission="payroll:write")
+app = api(permission="payroll:write", errors={409: "The name is already taken."})
 
 
 @app.post("/salary-structures")

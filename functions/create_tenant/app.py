@@ -5,7 +5,7 @@ from hrms.tenancy import PLATFORM_ADMIN
 from hrms.tenants import service
 from hrms.tenants.models import CreatedTenant, NewTenant
 
-app = api(roles={PLATFORM_ADMIN})
+app = api(roles={PLATFORM_ADMIN}, errors={409: "The slug is already taken."})
 
 
 @app.post("/tenants")

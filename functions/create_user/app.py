@@ -4,7 +4,7 @@ from hrms.http import Response, api, created
 from hrms.users import service
 from hrms.users.models import CreatedUser, NewUser
 
-app = api(permission="users:write")
+app = api(permission="users:write", errors={409: "A user with this email already exists."})
 
 
 @app.post("/users")

@@ -7,7 +7,9 @@ from hrms.approvals.models import Decision, DecisionIn
 from hrms.http import Response, api, ok
 from hrms.tenancy import TENANT_ROLES
 
-app = api(roles=TENANT_ROLES)
+app = api(
+    roles=TENANT_ROLES, errors={409: "The approval was already decided (`approvalId`), or its subject changed since."}
+)
 
 
 @app.post("/approvals/<approvalId>/decision")

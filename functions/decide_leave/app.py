@@ -6,7 +6,7 @@ from hrms.approvals.models import Decision, DecisionIn
 from hrms.http import Response, api, ok
 from hrms.leave import service
 
-app = api(permission="leave:approve")
+app = api(permission="leave:approve", errors={409: "The leave has no pending approval (it was decided or cancelled)."})
 
 
 @app.post("/leaves/<leaveId>/decision")

@@ -5,7 +5,10 @@ from uuid import UUID
 from hrms.http import Response, api, no_content
 from hrms.org import service
 
-app = api(permission="org:write")
+app = api(
+    permission="org:write",
+    errors={409: "The department still has employees, sub-departments or designations (`usage`)."},
+)
 
 
 @app.delete("/departments/<departmentId>")

@@ -5,7 +5,7 @@ from uuid import UUID
 from hrms.http import Response, api, no_content
 from hrms.org import service
 
-app = api(permission="org:write")
+app = api(permission="org:write", errors={409: "Employees still hold the designation (`usage`)."})
 
 
 @app.delete("/designations/<designationId>")

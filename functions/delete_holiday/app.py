@@ -1,4 +1,4 @@
-"""DELETE /holidays/{holidayId}."""
+"""DELETE /holidays/{holidayId}: remove a holiday (audited)."""
 
 from uuid import UUID
 

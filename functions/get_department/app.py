@@ -1,4 +1,4 @@
-"""GET /departments/{departmentId}."""
+"""GET /departments/{departmentId}: one department with its parent, head and description."""
 
 from uuid import UUID
 

@@ -1,4 +1,4 @@
-"""GET /designations/{designationId}."""
+"""GET /designations/{designationId}: one designation with its level and department."""
 
 from uuid import UUID
 

@@ -1,4 +1,4 @@
-"""GET /tenants/{tenantId}."""
+"""GET /tenants/{tenantId}: one tenant with its settings, schema version, employee count and last activity."""
 
 from uuid import UUID
 

@@ -1,4 +1,4 @@
-"""GET /users/{userId}."""
+"""GET /users/{userId}: one user account (role, status, employee record, last sign-in)."""
 
 from uuid import UUID
 

@@ -9,7 +9,7 @@ app = api(public=True)
 @app.get("/health")
 def health() -> Response[HealthReport]:
     report = check_health()
-    return ok(report, report.http_status)
+    return ok(report, 503) if report.status == "down" else ok(report)
 
 
 handler = app.handler

@@ -13,7 +13,7 @@ from hrms.http import Response, api, ok
 from hrms.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from hrms.tenancy import PLATFORM_ADMIN
 
-app = api(roles={PLATFORM_ADMIN})
+app = api(roles={PLATFORM_ADMIN}, errors={404: "No such tenant (`tenantId`)."})
 
 
 @app.get("/admin/backups")

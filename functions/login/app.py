@@ -4,7 +4,12 @@ from hrms.auth import login as session
 from hrms.auth.models import LoginIn, LoginOut
 from hrms.http import NO_STORE, Response, api, ok
 
-app = api(public=True)
+app = api(
+    public=True,
+    errors={
+        401: "Unknown tenant, email or password, or an account that cannot sign in: one answer for all (no hint which)."
+    },
+)
 
 
 @app.post("/auth/login")

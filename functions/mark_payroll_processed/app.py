@@ -6,7 +6,7 @@ from hrms.http import Response, api, ok
 from hrms.payroll import runs
 from hrms.payroll.models import PayrollRun
 
-app = api(permission="payroll:write")
+app = api(permission="payroll:write", errors={409: "Only an approved run can be processed (`runStatus`)."})
 
 
 @app.post("/payroll/runs/<payrollRunId>/process")

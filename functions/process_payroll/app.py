@@ -4,7 +4,10 @@ from hrms.http import Response, api, created
 from hrms.payroll import runs
 from hrms.payroll.models import NewPayrollRun, PayrollRun
 
-app = api(permission="payroll:write")
+app = api(
+    permission="payroll:write",
+    errors={409: "The month already has a payroll run: `payrollRunId` and `runStatus` name it."},
+)
 
 
 @app.post("/payroll/runs")

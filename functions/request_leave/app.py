@@ -4,7 +4,13 @@ from hrms.http import Response, api, created
 from hrms.leave import service
 from hrms.leave.models import Leave, LeaveRequest
 
-app = api(permission="leave:request")
+app = api(
+    permission="leave:request",
+    errors={
+        404: "No such employee (`employeeId`); an unknown leave type is a 422.",
+        409: "The employee already has pending or approved leave on some of these dates (`overlapping`).",
+    },
+)
 
 
 @app.post("/leaves")

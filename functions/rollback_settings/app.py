@@ -4,7 +4,7 @@ from hrms.http import Response, api, ok
 from hrms.settings import service
 from hrms.settings.models import SettingsRollback, TenantSettings
 
-app = api(permission="settings:write")
+app = api(permission="settings:write", errors={404: "No such settings version."})
 
 
 @app.post("/settings/rollback")

@@ -4,7 +4,7 @@ from hrms.http import Response, api, ok
 from hrms.users import service
 from hrms.users.models import RolePermissions, RolePermissionsIn
 
-app = api(permission="roles:write")
+app = api(permission="roles:write", errors={409: "The admin role always has every permission."})
 
 
 @app.put("/roles/<role>")

@@ -6,7 +6,10 @@ from hrms.http import Response, api, ok
 from hrms.imports import service
 from hrms.imports.models import Started, StartImport
 
-app = api(permission="imports:write")
+app = api(
+    permission="imports:write",
+    errors={409: "The import was already started (`importStatus`, `result`), or its file is not uploaded yet."},
+)
 
 
 @app.post("/imports/<importId>/start")

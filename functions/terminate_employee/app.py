@@ -6,7 +6,10 @@ from hrms.employees import service
 from hrms.employees.models import Employee, Termination
 from hrms.http import Response, api, ok
 
-app = api(permission="employees:write")
+app = api(
+    permission="employees:write",
+    errors={409: "Terminating would leave the tenant without an active admin (`rule`: last-admin)."},
+)
 
 
 @app.delete("/employees/<employeeId>")

@@ -4,7 +4,10 @@ from hrms.http import Response, api, ok
 from hrms.settings import service
 from hrms.settings.models import SettingsUpdate, TenantSettings
 
-app = api(permission="settings:write")
+app = api(
+    permission="settings:write",
+    errors={409: "`expectedVersion` is not the current version (`currentVersion`): reload and retry."},
+)
 
 
 @app.put("/settings")

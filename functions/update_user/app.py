@@ -6,7 +6,10 @@ from hrms.http import Response, api, ok
 from hrms.users import service
 from hrms.users.models import User, UserPatch
 
-app = api(permission="users:write")
+app = api(
+    permission="users:write",
+    errors={409: "The change would leave the tenant without an active admin (`rule`: last-admin)."},
+)
 
 
 @app.patch("/users/<userId>")

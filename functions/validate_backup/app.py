@@ -5,7 +5,7 @@ from hrms.backup.models import ValidateRequest, Validation
 from hrms.http import Response, api, ok
 from hrms.tenancy import PLATFORM_ADMIN
 
-app = api(roles={PLATFORM_ADMIN})
+app = api(roles={PLATFORM_ADMIN}, errors={404: "No such backup (`key`)."})
 
 
 @app.post("/admin/backups/validate")

@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from psycopg import sql
 
+from hrms.auth import tokens
+from hrms.db.postgres import transaction
 from tests.conftest import bearer
 from tests.e2e.http_world import STRUCTURE, Org
 
@@ -127,6 +130,35 @@ def seed(org: Org, platform_token: str) -> Seeded:
         )
         assert backup.status_code == 201, backup.text
     return world
+
+
+def restore_admin(org: Org, gateway: Any, admin_id: str, password_hash: str, permissions: list[str]) -> None:
+    """After a request that was carried out: the tenant and its admin usable again (a generated 2xx may
+    have suspended the tenant, demoted, disabled or re-passworded the admin, or tied them to an
+    employee who left), and `org.admin` a token for the admin's current credentials epoch."""
+    schema, tenant_id = org.tenant.schema_name, str(org.tenant.tenant_id)
+    users, roles = sql.Identifier(schema, "users"), sql.Identifier(schema, "role_permissions")
+    with transaction() as conn:
+        conn.execute("UPDATE public.tenants SET status = 'active' WHERE id = %s AND status <> 'active'", (tenant_id,))
+        conn.execute(
+            sql.SQL(
+                "UPDATE {} SET status = 'active', role = 'admin', must_change_password = false, employee_id = NULL,"
+                " password_hash = %s, failed_logins = 0, locked_until = NULL WHERE id = %s"
+                " AND (status, role, must_change_password, employee_id, password_hash, failed_logins, locked_until)"
+                " IS DISTINCT FROM ('active', 'admin', false, NULL::uuid, %s, 0, NULL::timestamptz)"
+            ).format(users),
+            (password_hash, admin_id, password_hash),
+        )
+        conn.execute(
+            sql.SQL("UPDATE {} SET permissions = %s WHERE role = 'admin' AND permissions <> %s").format(roles),
+            (permissions, permissions),
+        )
+        row = conn.execute(
+            sql.SQL("SELECT credentials_epoch FROM {} WHERE id = %s").format(users), (admin_id,)
+        ).fetchone()
+    epoch = int(row["credentials_epoch"]) if row else 0
+    org.admin = tokens.issue(admin_id, "admin", tid=tenant_id, epoch=epoch)
+    gateway.auth_cache.clear()
 
 
 def path_of(template: str, world: Seeded) -> str:

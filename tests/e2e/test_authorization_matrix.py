@@ -206,6 +206,11 @@ class World:
         self.stats_month = (today.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
         self.run = self.ok("POST", "/payroll/runs", json={"month": self.stats_month})["payrollRunId"]
         self.export = self.ok("POST", "/exports", json={"kind": "employees", "format": "csv"})["exportId"]
+        # A processed run whose payslips the worker has stored: E, M and O are paid (A has no salary, H's
+        # starts in 2026), so A's and H's own payslip of it does not exist.
+        self.slip_run = self.approved_run()
+        self.ok("POST", f"/payroll/runs/{self.slip_run}/process")
+        self.gateway.runtime.queues.drain(timeout_s=120)
 
         self.ok("PUT", "/settings", json={"settings": {"currency": "INR"}, "expectedVersion": 0})
         self.ok("PUT", "/feature-flags/matrix-flag", json={"enabled": True, "rolloutPercent": 100})
@@ -406,6 +411,10 @@ def _adjustment(w: World, caller: str, subject: str) -> Req:
     return Req(path={"employeeId": w.emp[w.person(caller, subject)]}, json=body)
 
 
+def _payslip(w: World, caller: str, subject: str) -> Req:
+    return Req(path={"payrollRunId": w.slip_run, "employeeId": w.emp[w.person(caller, subject)]})
+
+
 def _approve_run(w: World, caller: str, subject: str) -> Req:
     creator = "admin" if caller == "hr" else "hr"  # never the approver: the creator may not approve
     return Req(path={"payrollRunId": w.fresh_run(creator)}, json={"comment": "ok"})
@@ -437,6 +446,18 @@ ROWS: list[Row] = [
         platform=HEALTHY, anon=HEALTHY),
     # Public and taking no token: only the anonymous caller is called (see ANON_ONLY).
     row("POST", "/auth/login", _login, admin=200, hr=200, manager=200, employee=200, platform=200, anon=200),
+    # Public account recovery: 202 whatever the account; a made-up reset token is the one generic 400.
+    row("POST", "/auth/forgot-password",
+        lambda w, c, s: Req(json={"tenantSlug": w.tenant.slug, "email": w.login_email}),
+        admin=202, hr=202, manager=202, employee=202, platform=202, anon=202),
+    row("POST", "/auth/reset-password", lambda w, c, s: Req(json={"token": "A" * 86, "newPassword": STRONGER}),
+        admin=400, hr=400, manager=400, employee=400, platform=400, anon=400),
+    # The caller's own notification preferences: every tenant user, nobody else's.
+    row("GET", "/me/notification-preferences", _none, admin=200, hr=200, manager=200, employee=200),
+    row("PUT", "/me/notification-preferences", lambda w, c, s: Req(json={"events": {"payslip.ready": False}}),
+        admin=200, hr=200, manager=200, employee=200),
+    row("GET", "/openapi.json", _none, admin=200, hr=200, manager=200, employee=200, platform=200, anon=200),
+    row("GET", "/docs", _none, admin=200, hr=200, manager=200, employee=200, platform=200, anon=200),
     # ------------------------------------------------------------ platform
     platform_row("POST", "/tenants", _new_tenant, OK2XX),
     platform_row("GET", "/tenants", _none, 200),
@@ -591,6 +612,12 @@ ROWS: list[Row] = [
     # salaries:read; one's own salary is always readable without a grant.
     row("GET", "/employees/{employeeId}/salaries", _emp,
         admin=200, hr=200, manager=SELF_READ, employee=SELF_READ, subjectful=True),
+    # payslips:read; one's own payslips are always readable without a grant.
+    row("GET", "/employees/{employeeId}/payslips", _emp,
+        admin=200, hr=200, manager=SELF_READ, employee=SELF_READ, subjectful=True),
+    row("GET", "/payroll/runs/{payrollRunId}/payslips/{employeeId}", _payslip,
+        admin={"self": 404, "report": 200, "other": 200}, hr={"self": 404, "report": 200, "other": 200},
+        manager=SELF_READ, employee=SELF_READ, subjectful=True),
     row("POST", "/payroll/runs", lambda w, c, s: Req(json={"month": next(w.months)}),
         admin=OK2XX, hr=OK2XX, manager=403, employee=403),
     row("GET", "/payroll/runs", _none, admin=200, hr=200, manager=403, employee=403),
@@ -646,7 +673,7 @@ ROWS: list[Row] = [
 ]  # fmt: skip
 
 # Rows whose token callers are not meaningful (a public route taking no token): only `anon` is called.
-ANON_ONLY = {("POST", "/auth/login")}
+ANON_ONLY = {("POST", "/auth/login"), ("POST", "/auth/forgot-password"), ("POST", "/auth/reset-password")}
 
 
 # ---------------------------------------------------------------- running cells
@@ -826,6 +853,8 @@ GRANTS: list[tuple[str, str, str, Callable[[str], dict[str, Expect]]]] = [
     ),
     # One's own salary needs no grant at all.
     ("salaries:read", "GET", "/employees/{employeeId}/salaries", lambda s: _reach(s, 200)),
+    ("payslips:read", "GET", "/employees/{employeeId}/payslips", lambda s: _reach(s, 200)),
+    ("payslips:read", "GET", "/payroll/runs/{payrollRunId}/payslips/{employeeId}", lambda s: _reach(s, 200)),
     ("dashboards:read", "GET", "/dashboards/employees/{employeeId}", lambda s: _reach(s, 200)),
 ]
 

@@ -62,7 +62,6 @@ from hypothesis import strategies as st
 from psycopg import sql
 
 from hrms import aws
-from hrms.auth import tokens
 from hrms.auth.passwords import hash_password
 from hrms.auth.users import find_user_by_email
 from hrms.config import settings as hrms_settings
@@ -71,7 +70,7 @@ from hrms.db.postgres import transaction
 from hrms.db.tenant_collection import INDEXES
 from hrms.local.template import Route, Template
 from tests.conftest import ROOT, bearer
-from tests.e2e.hostile_world import PLATFORM_PREFIXES, TAMPERS, Seeded, path_of, seed, with_key
+from tests.e2e.hostile_world import PLATFORM_PREFIXES, TAMPERS, Seeded, path_of, restore_admin, seed, with_key
 from tests.e2e.http_world import Org, usable
 
 ROUTES = Template.load(ROOT / "template.yaml").routes
@@ -814,34 +813,7 @@ class Sweep:
         """After a request that was carried out: the tenant and its admin usable again (a fuzzed 2xx may
         have suspended the tenant, demoted, disabled or re-passworded the admin, or tied them to an
         employee who left), a token for the admin's current credentials epoch, and a new baseline."""
-        users, roles = (
-            sql.Identifier(self.fingerprint.schema, "users"),
-            sql.Identifier(self.fingerprint.schema, "role_permissions"),
-        )
-        with transaction() as conn:
-            conn.execute(
-                "UPDATE public.tenants SET status = 'active' WHERE id = %s AND status <> 'active'",
-                (self.fingerprint.tenant_id,),
-            )
-            conn.execute(
-                sql.SQL(
-                    "UPDATE {} SET status = 'active', role = 'admin', must_change_password = false, employee_id = NULL,"
-                    " password_hash = %s, failed_logins = 0, locked_until = NULL WHERE id = %s"
-                    " AND (status, role, must_change_password, employee_id, password_hash, failed_logins, locked_until)"
-                    " IS DISTINCT FROM ('active', 'admin', false, NULL::uuid, %s, 0, NULL::timestamptz)"
-                ).format(users),
-                (self.password_hash, self.admin_id, self.password_hash),
-            )
-            conn.execute(
-                sql.SQL("UPDATE {} SET permissions = %s WHERE role = 'admin' AND permissions <> %s").format(roles),
-                (self.admin_permissions, self.admin_permissions),
-            )
-            row = conn.execute(
-                sql.SQL("SELECT credentials_epoch FROM {} WHERE id = %s").format(users), (self.admin_id,)
-            ).fetchone()
-        epoch = int(row["credentials_epoch"]) if row else 0
-        self.org.admin = tokens.issue(self.admin_id, "admin", tid=self.fingerprint.tenant_id, epoch=epoch)
-        self.gateway.auth_cache.clear()
+        restore_admin(self.org, self.gateway, self.admin_id, self.password_hash, self.admin_permissions)
         self.baseline = None
 
 
@@ -895,10 +867,13 @@ def check(sweep: Sweep, request: Hostile, response: httpx.Response, before: dict
 
 @pytest.fixture(scope="module")
 def sweep(gateway: Any, platform_actor: Any, platform_token: str) -> Iterator[Sweep]:
-    """A fresh tenant seeded with two or more of everything, its admin on a known permanent password."""
+    """A fresh tenant seeded with two or more of everything, its admin on a known permanent password. The queue
+    workers (exports, payslips, the Notifier) are not polled meanwhile: they write on their own time, after the
+    request that queued their work, which a fingerprint taken between two requests would blame on the second."""
     from hrms.tenants import service
     from hrms.tenants.models import NewTenant
 
+    gateway.runtime.queues.stop()
     slug = f"fuzz-{secrets.token_hex(4)}"
     tenant = service.create_tenant(
         NewTenant(name="Fuzzing", slug=slug, admin_email=f"admin@{slug}.example.com"), platform_actor
@@ -923,6 +898,7 @@ def sweep(gateway: Any, platform_actor: Any, platform_token: str) -> Iterator[Sw
                 swept.cursors[path] = [str(cursor)] if cursor else []
         yield swept
         swept.fingerprint.pool.shutdown()
+    gateway.runtime.queues.start(os.environ)
     if os.environ.get("HRMS_FUZZ_STATS"):  # how far the examples got, per route (run with -s)
         for route, counts in sorted(swept.statuses.items()):
             print(f"{route:50} " + " ".join(f"{status}x{n}" for status, n in sorted(counts.items())))

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import queue
+import re
 import secrets
 import threading
 import time
@@ -604,6 +605,39 @@ def test_invoke_takes_env_vars_parameter_overrides_and_stdin(app_dir: Path, stac
         input="{}",
     )
     assert refused.exit_code == 2 and "not one of" in refused.output
+
+
+def _invoke_failing(app_dir: Path, function: str, event: dict[str, Any]) -> dict[str, Any]:
+    result = CliRunner().invoke(
+        cli, ["invoke", function, "--event", "-", "--template", str(app_dir / "template.yaml")], input=json.dumps(event)
+    )
+    assert result.exit_code == 1, f"{result.output}\n{result.exception!r}"
+    assert "Traceback" not in result.output
+    document: dict[str, Any] = json.loads(result.stdout)  # stdout carries the error document only
+    assert f"✗ {function}: {document['errorType']}" in result.stderr
+    return document
+
+
+def test_invoke_prints_lambdas_error_document_and_exits_1(app_dir: Path, stack: object) -> None:
+    raised = _invoke_failing(app_dir, "AuthFunction", {"authorizationToken": "Bearer nope", "methodArn": "a/b/c"})
+    assert set(raised) == {"errorMessage", "errorType", "requestId", "stackTrace"}
+    assert (raised["errorMessage"], raised["errorType"]) == ("Unauthorized", "Exception")
+    uuid.UUID(raised["requestId"])
+    # From the handler on, as Lambda's runtime reports it: none of the local runtime's (or the CLI's) frames.
+    assert raised["stackTrace"][0].startswith(f'  File "{app_dir / "functions/auth/app.py"}", line ')
+    assert raised["stackTrace"][-1].endswith('    raise Exception("Unauthorized")\n')
+    assert len(raised["stackTrace"]) == 1
+
+    timed_out = _invoke_failing(app_dir, "SleepFunction", {"queryStringParameters": {"s": "3"}})
+    assert timed_out["errorType"] == "Sandbox.Timedout"
+    assert re.fullmatch(
+        r"RequestId: [-0-9a-f]{36} Error: Task timed out after 1\.00 seconds", timed_out["errorMessage"]
+    )
+
+    (app_dir / "functions/tick/app.py").write_text("import json\n\nSETTING = json.loads('not json')\n")
+    init = _invoke_failing(app_dir, "TickFunction", {})
+    assert init["errorType"] == "JSONDecodeError"
+    assert init["stackTrace"][0].startswith(f'  File "{app_dir / "functions/tick/app.py"}", line 3, in <module>')
 
 
 # ----------------------------------------------------------------------------- schedules

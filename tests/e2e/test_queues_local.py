@@ -186,7 +186,12 @@ def test_a_record_failing_max_receive_count_times_lands_in_the_dead_letter_queue
 def test_the_real_templates_workers_poll_the_stacks_queues(gateway: Any) -> None:
     runtime = gateway.runtime
     polled = {(s.queue_id, s.function_id) for s in runtime.queues.running}
-    assert polled == {("ImportQueue", "ImportWorkerFunction"), ("ExportQueue", "ExportWorkerFunction")}
+    assert polled == {
+        ("ImportQueue", "ImportWorkerFunction"),
+        ("ExportQueue", "ExportWorkerFunction"),
+        ("PayslipQueue", "PayslipWorkerFunction"),
+        ("OutboxQueue", "NotifierFunction"),
+    }
     envs = runtime.environments.functions
     for variable in ("OUTBOX_QUEUE_URL", "IMPORT_QUEUE_URL", "EXPORT_QUEUE_URL"):
         assert envs["ImportWorkerFunction"][variable] == os.environ[variable]  # the stack created these queues

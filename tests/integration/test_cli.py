@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 from typing import Any
@@ -132,6 +133,22 @@ def test_token_for_tenant_user_verifies(cli):
     assert result.exit_code == 0, result.output
     claims = tokens.verify(result.output.strip())
     assert (claims.role, claims.tid) == ("admin", created["tenantId"])
+
+
+def test_token_uses_the_stack_of_its_data_dir(cli, stack, tmp_path):
+    saved = dict(os.environ)
+    try:
+        del os.environ["DATABASE_URL"]  # as outside AWS: the CLI adopts the stack `hrms dev` runs there
+        elsewhere = cli("token", "--platform-admin", "--data-dir", str(tmp_path))
+        assert elsewhere.exit_code == 2
+        assert f"No running stack found under {tmp_path}/" in " ".join(elsewhere.output.split())
+        result = cli("token", "--platform-admin", "--data-dir", str(stack.data_dir))
+        assert result.exit_code == 0, result.output
+        assert os.environ["DATABASE_URL"] == stack.env["DATABASE_URL"]
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert tokens.verify(result.output.strip()).role == "platform_admin"
 
 
 def test_token_without_a_subject_is_a_usage_error(cli):

@@ -23,9 +23,13 @@ class Outage:
         self.stopped: list[str] = []
 
     def stop(self, name: str) -> None:
+        """Stop a service under a warm container: its clients were made (the stores' credentials read from
+        Secrets Manager) before the outage, as when a store fails under a running function. Made afresh
+        instead, with moto (Secrets Manager) down, MongoDB and Redis could not even be authenticated to."""
+        _reset_clients()
+        check_health()  # every client made, with the current settings
         self.stopped.append(name)
         self.stack.stop_service(name)
-        _reset_clients()
 
     def restore(self) -> None:
         while self.stopped:

@@ -380,7 +380,7 @@ def test_structures_validate_and_salaries_copy_components(payroll: Payroll, worl
 
 
 def test_dashboards_follow_the_run_and_its_approval(payroll: Payroll, world: World) -> None:
-    """The payroll trend shows the draft at once; the payslip appears when the run is approved."""
+    """The payroll trend shows the draft at once; the payslip appears when the run is processed."""
     employee = payroll.hire()
     this_month = dt.date.today().replace(day=1)
     before = dashboards.employee_dashboard(world.tenant, world.admin, "all", employee)  # cached now
@@ -393,8 +393,10 @@ def test_dashboards_follow_the_run_and_its_approval(payroll: Payroll, world: Wor
     assert dashboards.employee_dashboard(world.tenant, world.admin, "all", employee).payslips == []
 
     runs.approve(world.tenant, world.admin, run.payroll_run_id, None)
+    assert dashboards.employee_dashboard(world.tenant, world.admin, "all", employee).payslips == []
+    runs.mark_processed(world.tenant, world.admin, run.payroll_run_id)
     payslips = dashboards.employee_dashboard(world.tenant, world.admin, "all", employee).payslips
-    assert [(p.month, p.status, p.net) for p in payslips] == [(f"{this_month:%Y-%m}", "approved", run.totals.net)]
+    assert [(p.month, p.status, p.net) for p in payslips] == [(f"{this_month:%Y-%m}", "processed", run.totals.net)]
 
 
 def test_the_joining_date_of_someone_already_paid_cannot_move(payroll: Payroll, world: World) -> None:
@@ -411,6 +413,7 @@ def test_payslips_on_a_dashboard_are_for_the_employee_and_payroll_readers_only(p
     employee = payroll.hire(manager_id=manager)
     run = payroll.run()
     runs.approve(world.tenant, world.admin, run.payroll_run_id, None)
+    runs.mark_processed(world.tenant, world.admin, run.payroll_run_id)
     viewers = {
         "self": (world.user(employee, "employee"), "self"),
         "hr": (world.user(None, "hr_manager"), "all"),

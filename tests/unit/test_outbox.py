@@ -204,6 +204,7 @@ def queue_settings(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("OUTBOX_QUEUE_URL", "http://sqs.local/1/outbox")
     monkeypatch.setenv("IMPORT_QUEUE_URL", "http://sqs.local/1/imports")
     monkeypatch.delenv("EXPORT_QUEUE_URL", raising=False)
+    monkeypatch.setenv("PAYSLIP_QUEUE_URL", "http://sqs.local/1/payslips")
     settings.cache_clear()
     yield
     monkeypatch.undo()
@@ -264,10 +265,14 @@ SENDERS = {  # per queue: the functions that emit its event types (after their c
         "DecideApprovalFunction",
         "ProcessPayrollFunction",  # approval.requested
         "ApprovePayrollFunction",  # approval.decided
+        "ForgotPasswordFunction",  # password.reset_requested
+        "PayslipWorkerFunction",  # payslip.ready
         "OutboxRelayFunction",
     },
     "ImportQueue": {"StartImportFunction", "OutboxRelayFunction"},  # import.started
     "ExportQueue": {"CreateExportFunction", "OutboxRelayFunction"},  # export.requested
+    # payroll.processed; the worker re-emits it to hand the rest of a long run on
+    "PayslipQueue": {"MarkPayrollProcessedFunction", "PayslipWorkerFunction", "OutboxRelayFunction"},
 }
 
 
@@ -284,6 +289,7 @@ def test_every_event_types_queue_is_a_setting_every_function_gets_from_the_templ
         assert kind.queue.upper() in variables, kind.name
     assert variables["IMPORT_QUEUE_URL"] == {"Ref": "ImportQueue"}
     assert variables["EXPORT_QUEUE_URL"] == {"Ref": "ExportQueue"}
+    assert variables["PAYSLIP_QUEUE_URL"] == {"Ref": "PayslipQueue"}
     assert variables["OUTBOX_QUEUE_URL"] == {"Ref": "OutboxQueue"}
 
 
@@ -306,7 +312,11 @@ def test_the_queue_is_encrypted_and_redrives_to_its_dead_letter_queue(resources)
     assert resources["OutboxDlq"]["Properties"]["SqsManagedSseEnabled"] is True
 
 
-WORKERS = {"ImportQueue": "ImportWorkerFunction", "ExportQueue": "ExportWorkerFunction"}
+WORKERS = {
+    "ImportQueue": "ImportWorkerFunction",
+    "ExportQueue": "ExportWorkerFunction",
+    "PayslipQueue": "PayslipWorkerFunction",
+}
 
 
 @pytest.mark.parametrize(("queue", "worker"), WORKERS.items())

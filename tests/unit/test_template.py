@@ -123,21 +123,32 @@ def wildcard_data_store_grants(t: Template) -> list[str]:
     """Policies that reach S3, Secrets Manager, KMS or DynamoDB without naming the resources."""
     found = []
     for lid, props in functions(t).items():
-        for policy in props.get("Policies") or []:
-            if isinstance(policy, str):  # an AWS managed policy: never scoped to this stack's stores
-                if any(store in policy.lower() for store in ("s3", "secretsmanager", "kms", "dynamodb")):
-                    found.append(f"{lid}: managed policy {policy}")
-            elif "Statement" in policy:
-                for st in _statements(policy):
-                    actions = st.get("Action")
-                    actions = actions if isinstance(actions, list) else [actions]
-                    reaches = any(a == "*" or str(a).lower().startswith(DATA_STORE_ACTIONS) for a in actions)
-                    if st.get("Effect") == "Allow" and reaches and not _scoped(st.get("Resource")):
-                        found.append(f"{lid}: {actions} on {st.get('Resource')!r}")
-            else:  # SAM policy templates: scoped when every parameter is a reference, not a literal wildcard
-                for name, parameters in policy.items():
-                    if not all(_scoped(value) for value in (parameters or {}).values()):
-                        found.append(f"{lid}: {name} {parameters!r}")
+        for entry in props.get("Policies") or []:
+            # `!If [condition, policy, other]`: each branch is a policy (or AWS::NoValue)
+            branches = entry["Fn::If"][1:] if isinstance(entry, dict) and "Fn::If" in entry else [entry]
+            for policy in branches:
+                if policy != {"Ref": "AWS::NoValue"}:
+                    found.extend(_wildcard_grants(lid, policy))
+    return found
+
+
+def _wildcard_grants(lid: str, policy: Any) -> list[str]:
+    """What one policy grants on a data store without naming the resources."""
+    found = []
+    if isinstance(policy, str):  # an AWS managed policy: never scoped to this stack's stores
+        if any(store in policy.lower() for store in ("s3", "secretsmanager", "kms", "dynamodb")):
+            found.append(f"{lid}: managed policy {policy}")
+    elif "Statement" in policy:
+        for st in _statements(policy):
+            actions = st.get("Action")
+            actions = actions if isinstance(actions, list) else [actions]
+            reaches = any(a == "*" or str(a).lower().startswith(DATA_STORE_ACTIONS) for a in actions)
+            if st.get("Effect") == "Allow" and reaches and not _scoped(st.get("Resource")):
+                found.append(f"{lid}: {actions} on {st.get('Resource')!r}")
+    else:  # SAM policy templates: scoped when every parameter is a reference, not a literal wildcard
+        for name, parameters in policy.items():
+            if not all(_scoped(value) for value in (parameters or {}).values()):
+                found.append(f"{lid}: {name} {parameters!r}")
     return found
 
 
@@ -251,8 +262,15 @@ def test_a_function_with_its_default_log_group_declared_passes(template: Templat
         {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:dynamodb:*:*:table/*"}]},
         {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": "*"}},
         "AmazonS3FullAccess",
+        {
+            "Fn::If": [
+                "HasRedisAuth",
+                {"Ref": "AWS::NoValue"},
+                {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": "*"}},
+            ]
+        },
     ],
-    ids=["s3-star", "kms-sub-star", "all-actions", "policy-template-star", "managed-policy"],
+    ids=["s3-star", "kms-sub-star", "all-actions", "policy-template-star", "managed-policy", "conditional-star"],
 )
 def test_a_wildcard_grant_on_a_data_store_is_caught(template: Template, policy: Any) -> None:
     template["Resources"]["HealthFunction"]["Properties"]["Policies"].append(policy)

@@ -11,9 +11,15 @@ import os
 from collections.abc import Mapping
 from contextvars import ContextVar
 from functools import cache
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+# The CA certificates of Amazon RDS (direct endpoints) and the Amazon Trust Services roots (RDS Proxy's
+# ACM certificates), shipped with hrms in the shared layer; `make ca-bundle` makes it from a registry package.
+AWS_RDS_CA_BUNDLE = Path(__file__).parent / "certs" / "aws-rds-ca-bundle.pem"
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
 
 class Settings(BaseModel):
@@ -31,13 +37,28 @@ class Settings(BaseModel):
     pg_pool_max_lifetime_s: float = Field(default=900.0, gt=0)
     pg_connect_timeout_s: int = Field(default=5, ge=1, le=60)
     pg_statement_timeout_ms: int = Field(default=15_000, ge=100)
+    # TLS of every PostgreSQL connection: the pool, maintenance and migration connections, pg_dump,
+    # pg_restore and psql (`pg_tls`). Unset, it is verify-full in Lambda (the server's certificate checked
+    # against `pg_sslrootcert`, by default AWS_RDS_CA_BUNDLE, and its host name against the URL's) and the
+    # URL's own sslmode elsewhere (the local embedded stack speaks no TLS). Set, it overrides the URL's.
+    pg_sslmode: SslMode | None = None
+    pg_sslrootcert: str | None = None
+    # Set by Lambda itself in every function's environment: tells AWS from the local runtime.
+    lambda_function_name: str | None = Field(default=None, alias="AWS_LAMBDA_FUNCTION_NAME")
 
-    # MongoDB / DocumentDB.
+    # MongoDB / DocumentDB. The credentials never come from the environment: `mongodb_secret_id` names a
+    # Secrets Manager secret, {"username", "password"} (DocumentDB's managed master-user secret has them)
+    # used with `mongodb_uri` (hosts and options only), or a whole connection string that replaces it.
+    # TLS to a DocumentDB endpoint verifies its certificate against AWS_RDS_CA_BUNDLE unless
+    # `mongodb_tls_ca_file` names another bundle (hrms.db.mongo).
     mongodb_uri: str = "mongodb://127.0.0.1:27017/"
+    mongodb_secret_id: str | None = None
+    mongodb_tls_ca_file: str | None = None
     mongodb_database: str = "hrms"
     mongodb_timeout_ms: int = Field(default=1_500, ge=100)
 
-    # Redis / Valkey (ElastiCache). `rediss://` for TLS; the AUTH token may come from Secrets Manager.
+    # Redis / Valkey (ElastiCache). `rediss://` for TLS. AUTH, when used, from the Secrets Manager secret
+    # `redis_auth_secret_id`: the token, or {"username", "password"} of an RBAC user (hrms.cache.client).
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_cluster: bool = False
     redis_auth_secret_id: str | None = None
@@ -81,6 +102,23 @@ class Settings(BaseModel):
     export_queue_url: str | None = None
     payslip_queue_url: str | None = None
     outbox_retention_days: int = Field(default=7, ge=1, le=365)
+
+    # Notifications (hrms.notifications, NotifierFunction): the SES identity mail is sent from (a domain:
+    # the sender is no-reply@ it; or one address, the sender itself), and the page a password-reset link
+    # opens (the token is appended as `token=`; the customer's front end, locally the API docs).
+    ses_identity: str | None = None
+    reset_link_base_url: str = "http://127.0.0.1:3000/docs"
+
+    @property
+    def pg_tls(self) -> dict[str, str]:
+        """libpq parameters every PostgreSQL connection adds to its URL (and that override the URL's own):
+        {} keeps the URL's sslmode."""
+        mode = self.pg_sslmode or ("verify-full" if self.lambda_function_name else None)
+        if mode is None:
+            return {}
+        if mode in ("verify-ca", "verify-full"):
+            return {"sslmode": mode, "sslrootcert": self.pg_sslrootcert or str(AWS_RDS_CA_BUNDLE)}
+        return {"sslmode": mode}
 
     @classmethod
     def env_keys(cls) -> dict[str, str]:

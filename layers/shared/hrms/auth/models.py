@@ -65,3 +65,24 @@ class Me(SessionUser):
     last_login_at: datetime | None
     tenant: TenantRef
     permissions: list[str]
+
+
+class ForgotPasswordIn(InputModel):
+    tenant_slug: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+
+
+class ResetRequested(ApiModel):
+    """The one answer of POST /auth/forgot-password, whatever the account."""
+
+    status: str = "accepted"
+    detail: str = "If an active account matches, a reset link valid for 30 minutes has been sent to its email address."
+
+
+class ResetPasswordIn(InputModel):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="The token of the reset link, exactly as mailed."
+    )
+    new_password: NewPassword = Field(
+        description="12-128 characters, hard to guess (zxcvbn score >= 3), not built on the email address."
+    )

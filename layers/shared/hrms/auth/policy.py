@@ -99,7 +99,7 @@ CATALOGUE: dict[str, Permission] = {
             "dashboards:read",
             "Read employee dashboards (balances, pending approvals, recent payslips).",
             "the caller's own dashboard",
-            "the reporting line's dashboards (payslips only with salaries:read)",
+            "the reporting line's dashboards (payslips only with payslips:read)",
         ),
         # -- organisation-level: no scoped grants
         _P("employees:write", "Hire, change and terminate employees (not one's own pay)."),

@@ -61,6 +61,7 @@ class Database:
         if credentials:
             params["user"] = credentials["username"]
             password = credentials["password"]
+        params.update(settings().pg_tls)  # verify-full in AWS, for psycopg and the tools alike
         return cls(name, params, password)
 
     @property

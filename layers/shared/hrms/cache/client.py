@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
@@ -21,10 +22,37 @@ def redis_client() -> Any:
         "decode_responses": True,
     }
     if cfg.redis_auth_secret_id:
-        options["password"] = aws.secret(cfg.redis_auth_secret_id)
+        options["credential_provider"] = _secret_credentials(cfg.redis_auth_secret_id)
     if cfg.redis_cluster:
         return RedisCluster.from_url(cfg.redis_url, **options)
     return redis.Redis.from_url(cfg.redis_url, **options)
+
+
+def _secret_credentials(secret_id: str) -> Any:
+    """AUTH from a Secrets Manager secret, asked for by every new connection and cached by Powertools
+    Parameters for 5 minutes: a rotated token (ElastiCache's ROTATE, then SET) reaches warm containers.
+    The secret is the token itself (the default user), or {"username", "password"} of an RBAC user."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+    from redis.credentials import CredentialProvider  # here, like redis itself: imported on first use
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    class SecretCredentials(CredentialProvider):
+        def get_credentials(self) -> tuple[str] | tuple[str, str]:
+            try:
+                return credentials(aws.secret(secret_id))
+            except GetParameterError as exc:  # Redis is then unavailable, as for any connection error
+                raise RedisConnectionError("the Redis AUTH secret could not be read") from exc
+
+    return SecretCredentials()
+
+
+def credentials(secret: str) -> tuple[str] | tuple[str, str]:
+    """(password,) or (username, password) from the secret's string."""
+    value = secret.strip()
+    if value.startswith("{"):
+        parsed = json.loads(value)
+        return (parsed["username"], parsed["password"]) if parsed.get("username") else (parsed["password"],)
+    return (value,)
 
 
 def close_client() -> None:

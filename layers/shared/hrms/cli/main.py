@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from hrms.cli import backup, cache, db, leave, tenant
+from hrms.cli import backup, cache, db, leave, mail, openapi, tenant
 from hrms.cli.context import DEFAULT_DATA_DIR, console, print_json, use_local_stack
 from hrms.errors import DomainError
 
@@ -25,6 +25,8 @@ app.add_typer(leave.app, name="leave")
 app.add_typer(db.app, name="db")
 migrate_app = typer.Typer(help="Public and per-tenant schema migrations.", no_args_is_help=True)
 app.add_typer(migrate_app, name="migrate")
+app.command("openapi")(openapi.openapi)
+app.command("mail")(mail.mail)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 TemplateOpt = Annotated[Path, typer.Option(help="SAM template to read.")]
@@ -207,9 +209,10 @@ def token(
     tenant_slug: Annotated[str | None, typer.Option("--tenant", help="Tenant slug of the user.")] = None,
     email: Annotated[str | None, typer.Option(help="Email of the tenant user.")] = None,
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+    data_dir: StackDirOpt = DEFAULT_DATA_DIR,
 ) -> None:
     """Print a JWT for the running local stack."""
-    use_local_stack()
+    use_local_stack(data_dir)
     from hrms.auth import credentials, tokens
 
     if platform_admin:
@@ -297,12 +300,17 @@ def _invoke_once(
     """One invocation with the function's full environment in os.environ (restored afterwards).
 
     What the function prints (its CloudWatch EMF metrics) goes to stderr, as `sam local invoke` shows a
-    function's output, so that stdout carries only the result.
+    function's output, so that stdout carries only the result. A function error (raised, init failure or
+    timeout) prints Lambda's error document instead (errorMessage, errorType, requestId, stackTrace) and
+    exits 1; `sam local invoke` prints the same document but exits 0.
     """
     import os
+    import uuid
     from contextlib import redirect_stdout
 
-    from hrms.local.invoker import FunctionTimeout
+    from rich.console import Console
+
+    from hrms.local.invoker import error_document
     from hrms.local.runtime import LocalRuntime, RuntimeOptions
 
     options = RuntimeOptions(**_runtime_options(env_vars, parameter_overrides))
@@ -312,11 +320,14 @@ def _invoke_once(
             runtime = LocalRuntime.for_process(spec, options, function_id=function)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from exc
+        request_id = str(uuid.uuid4())
         try:
             with redirect_stdout(sys.stderr):
-                return runtime.containers.get(function).invoke(payload, wait=True)
-        except FunctionTimeout as exc:
-            console.print(f"[red]✗ {exc}[/red]")
+                return runtime.containers.get(function).invoke(payload, request_id, wait=True)
+        except Exception as exc:  # the function's error, reported as Lambda reports it
+            document = error_document(exc, request_id)
+            print(json.dumps(document, indent=2))
+            Console(stderr=True).print(f"[red]✗ {function}: {document['errorType']}: {document['errorMessage']}[/red]")
             raise typer.Exit(1) from exc
     finally:
         os.environ.clear()

@@ -42,7 +42,7 @@ class Payslip(ApiModel):
     gross: Decimal
     deductions: Decimal
     net: Decimal
-    status: str = Field(description="The payroll run's status: approved or processed.")
+    status: str = Field(description="The payroll run's status: always processed (only processed runs have payslips).")
 
 
 class EmployeeDashboard(ApiModel):
@@ -52,6 +52,6 @@ class EmployeeDashboard(ApiModel):
     pending_leaves: list[Leave] = Field(description="The employee's leave requests awaiting a decision.")
     approvals_waiting: int = Field(description="Pending approval tasks assigned to the employee (as a manager).")
     payslips: list[Payslip] | None = Field(
-        description="The last 6 approved or processed payslips, newest first; null unless the caller is the"
-        " employee or may read payroll (a manager sees a report's leave, not their pay)."
+        description="The last 6 payslips (processed runs), newest first; null unless the caller is the"
+        " employee or reads their payslips (payslips:read; a manager sees a report's leave, not their pay)."
     )

@@ -90,11 +90,12 @@ def approvals_waiting(tx: TenantTx, employee_id: UUID) -> int:
 
 
 def payslips(tx: TenantTx, employee_id: UUID) -> list[Payslip]:
-    """The employee's last payslips of approved or processed runs, newest first."""
+    """The employee's last payslips, newest first: processed runs only, as `GET /employees/{id}/payslips`
+    (a draft or approved run may still change, and has no payslip)."""
     query = sql.SQL(
         "SELECT to_char(p.month, 'YYYY-MM') AS month, p.gross, p.deductions, p.net, r.status"
         " FROM {payroll} p JOIN {runs} r ON r.id = p.payroll_run_id"
-        " WHERE p.employee_id = %s AND r.status IN ('approved', 'processed') ORDER BY p.month DESC LIMIT %s"
+        " WHERE p.employee_id = %s AND r.status = 'processed' ORDER BY p.month DESC LIMIT %s"
     ).format(payroll=tx.t("payroll"), runs=tx.t("payroll_runs"))
     with tx.conn.cursor(row_factory=kwargs_row(Payslip)) as cur:
         return cur.execute(query, (employee_id, PAYSLIPS)).fetchall()

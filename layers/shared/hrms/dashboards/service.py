@@ -3,9 +3,9 @@
 One `tenant_tx` per read. The executive dashboard has its own organisation-level permission; an
 employee's needs that employee within the caller's scope, checked before the cache is read, so a
 cached dashboard is never handed to someone who may not see it (404, as for the employee record).
-"Today" and "this month" are the tenant's (its time zone), computed on a miss. Payslips are shown
-only to the employee and to callers whose `salaries:read` reaches them: a manager sees a report's
-leave, not pay.
+"Today" and "this month" are the tenant's (its time zone), computed on a miss. Payslips (processed
+runs only, as `GET /employees/{id}/payslips`) are shown only to the employee and to callers whose
+`payslips:read` reaches them: a manager sees a report's leave, not pay.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from hrms.tenancy import Actor, Tenant
 _EVERYONE = Visibility(sql.SQL("TRUE"), {})  # inside a dashboard whose employee the caller may see
 
 
-PAY = "salaries:read"  # who sees an employee's payslips on their dashboard, besides the employee
+PAY = "payslips:read"  # who sees an employee's payslips on their dashboard, besides the employee
 
 
 def executive_dashboard(tenant: Tenant, actor: Actor) -> ExecutiveDashboard:

@@ -23,6 +23,7 @@ ORG_CACHE = "hrms.org.cache"
 DASHBOARDS = "hrms.dashboards.cache"
 OUTBOX = "hrms.outbox.producer"
 LEAVE_ALLOCATION = "hrms.leave.allocation"
+PAYSLIPS = "hrms.payslips.snapshot"
 
 SUBSCRIBERS: dict[str, tuple[str, ...]] = {
     "headcount": (ORG_CACHE,),  # who works in which department, and whether they still do
@@ -33,6 +34,8 @@ SUBSCRIBERS: dict[str, tuple[str, ...]] = {
     "leave": (DASHBOARDS,),
     "leave_balance": (DASHBOARDS,),
     "payroll_run": (DASHBOARDS,),
+    # a run marked processed: its payslips are snapshotted, then payroll.processed goes to the PayslipWorker
+    "payroll_processed": (PAYSLIPS, DASHBOARDS, OUTBOX),
     "approval": (DASHBOARDS, OUTBOX),
 }
 

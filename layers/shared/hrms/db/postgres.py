@@ -49,6 +49,7 @@ def pool() -> ConnectionPool[Conn]:
         check=ConnectionPool.check_connection,
         kwargs={
             **_credentials(),
+            **cfg.pg_tls,
             "autocommit": False,
             "row_factory": dict_row,
             "connect_timeout": cfg.pg_connect_timeout_s,
@@ -79,6 +80,7 @@ def connect() -> Conn:
         application_name="hrms-maintenance",
         connect_timeout=cfg.pg_connect_timeout_s,
         **_credentials(),
+        **cfg.pg_tls,
     )
     return psycopg.connect(conninfo, autocommit=True, row_factory=dict_row)
 

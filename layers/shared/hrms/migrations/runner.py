@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
@@ -137,9 +138,14 @@ class MigrationSet:
         return cls(migrations("public"), migrations("tenant"))
 
 
+def _conninfo(conninfo: str | None) -> str:
+    """`conninfo` (default: DATABASE_URL) with the TLS parameters of the settings (verify-full in AWS)."""
+    return make_conninfo(conninfo or settings().database_url, **settings().pg_tls)
+
+
 def status(conninfo: str | None = None, mset: MigrationSet | None = None) -> MigrationStatus:
     mset = mset or MigrationSet.shipped()
-    with psycopg.connect(conninfo or settings().database_url, row_factory=dict_row) as conn:
+    with psycopg.connect(_conninfo(conninfo), row_factory=dict_row) as conn:
         state = _read_state(conn, mset)
     return MigrationStatus(
         public_version=state["public_version"],
@@ -162,7 +168,7 @@ def up(
     """Bring the public schema and every tenant schema to the latest version; `ChecksumDrift` (and nothing
     applied) if an applied migration's file changed."""
     mset = mset or MigrationSet.shipped()
-    conninfo = conninfo or settings().database_url
+    conninfo = _conninfo(conninfo)
     result = MigrationResult()
     with psycopg.connect(conninfo, row_factory=dict_row, autocommit=True) as lock_conn:
         if not lock_conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (_LOCK_KEY,)).fetchone()["ok"]:  # type: ignore[index]

@@ -18,7 +18,8 @@
   recomputes the month and refuses (409) a draft whose inputs changed since it was computed, so
   what is approved is what the records say.
 - Only an approved run may be processed; a processed run and its records never change (the
-  service refuses with a 409, and triggers refuse any other write).
+  service refuses with a 409, and triggers refuse any other write). Processing snapshots what the
+  run's payslips print and emits `payroll.processed` in its transaction (`hrms.payslips`).
 - Run and status changes invalidate the month's stats and the dashboards; the stats are warmed
   again after commit.
 """
@@ -42,6 +43,7 @@ from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.errors import Conflict, Invalid, NotFound
 from hrms.leave.repo import calendar
+from hrms.outbox import PAYROLL_PROCESSED
 from hrms.pagination import Page, decode_keyset, page_of
 from hrms.payroll import repo, stats
 from hrms.payroll.models import LineComponent, PayrollRecord, PayrollRun, RunStatus, Totals, parse_month
@@ -122,7 +124,10 @@ def mark_processed(tenant: Tenant, actor: Actor, run_id: UUID) -> PayrollRun:
             )
         run = repo.update_run(tx, run_id, {"status": "processed", "processed_at": _now()})
         _invalidate_stats(tx, run.month)
-        declare(tx, Change("payroll_run"))  # the payroll trend and payslips show the status
+        # Snapshots what the payslips print (hrms.payslips), emits payroll.processed for the PayslipWorker,
+        # and drops the dashboards (the payroll trend shows the status, every employee's the payslip).
+        payload = {"payrollRunId": run_id, "month": f"{run.month:%Y-%m}"}
+        declare(tx, Change("payroll_processed", everyone=True, event=PAYROLL_PROCESSED, payload=payload))
     stats.warm(tenant, actor, run.month)
     return _run(run)
 

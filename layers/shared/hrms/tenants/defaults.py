@@ -22,6 +22,7 @@ PERMISSIONS: dict[str, list[str]] = {
         "payroll:write",
         "payroll:approve",
         "salaries:read",
+        "payslips:read",
         "appraisals:read",
         "appraisals:write",
         "appraisal-forms:read",

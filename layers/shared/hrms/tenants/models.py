@@ -15,7 +15,9 @@ from hrms.tenancy import SLUG_PATTERN
 FeatureName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_.-]{1,64}$")]
 
 
-class TenantSettings(InputModel):
+class InitialSettings(InputModel):
+    """The settings a new tenant starts with (then `PUT /settings`)."""
+
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "IN"
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "INR"
     timezone: str = "Asia/Kolkata"
@@ -33,7 +35,7 @@ class NewTenant(InputModel):
     slug: Annotated[str, StringConstraints(pattern=SLUG_PATTERN, min_length=3, max_length=40)]
     admin_email: Email
     description: Annotated[str, StringConstraints(max_length=1000)] | None = None
-    settings: TenantSettings = Field(default_factory=TenantSettings)
+    settings: InitialSettings = Field(default_factory=InitialSettings)
 
 
 class TenantPatch(PatchModel):
