@@ -113,6 +113,15 @@ def test_migrations_connect_with_verify_full_in_lambda() -> None:
         assert _params(runner._conninfo(None))["sslmode"] == "require"
 
 
+def test_migrations_of_the_live_database_log_in_with_the_database_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(postgres, "credentials", lambda: {"user": "hrms_app", "password": "from-the-secret"})
+    with running_with(**LAMBDA):
+        live = _params(runner._conninfo(None))
+        target = _params(runner._conninfo("postgresql://restore@restore.example/hrms"))
+    assert (live["user"], live["password"], live["host"]) == ("hrms_app", "from-the-secret", "db.example.internal")
+    assert (target["user"], "password" in target) == ("restore", False)  # another database keeps its own
+
+
 def test_the_client_tools_get_tls_in_their_conninfo_and_no_password() -> None:
     with running_with(**LAMBDA):
         db = pgtools.Database.from_url("live", URL)

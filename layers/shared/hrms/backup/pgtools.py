@@ -26,6 +26,7 @@ from psycopg.rows import DictRow, dict_row
 from hrms.backup import repo
 from hrms.backup.common import BackupFailed
 from hrms.config import settings
+from hrms.db import postgres
 from hrms.errors import DependencyDown, Invalid
 
 LAYER_BIN = Path("/opt/bin")  # where the pgtools layer puts pg_dump, pg_restore and psql in Lambda
@@ -58,8 +59,8 @@ class Database:
         except psycopg.ProgrammingError:
             raise Invalid(f"The database URL of '{name}' is not a valid libpq URL.") from None
         password = params.pop("password", None) or None
-        if credentials:
-            params["user"] = credentials["username"]
+        if credentials:  # {"user", "password"}, as `hrms.db.postgres.credentials` reads them
+            params["user"] = credentials["user"]
             password = credentials["password"]
         params.update(settings().pg_tls)  # verify-full in AWS, for psycopg and the tools alike
         return cls(name, params, password)
@@ -106,16 +107,7 @@ class Database:
 
 def live() -> Database:
     """The application's database (DATABASE_URL, credentials from Secrets Manager when configured)."""
-    return Database.from_url("live", settings().database_url, _secret_credentials())
-
-
-def _secret_credentials() -> dict[str, str] | None:
-    secret_id = settings().database_secret_id
-    if not secret_id:
-        return None
-    from hrms import aws
-
-    return dict(json.loads(aws.secret(secret_id)))
+    return Database.from_url("live", settings().database_url, postgres.credentials())
 
 
 def restore_targets() -> dict[str, str]:

@@ -48,7 +48,7 @@ def pool() -> ConnectionPool[Conn]:
         timeout=cfg.pg_connect_timeout_s,
         check=ConnectionPool.check_connection,
         kwargs={
-            **_credentials(),
+            **credentials(),
             **cfg.pg_tls,
             "autocommit": False,
             "row_factory": dict_row,
@@ -61,7 +61,7 @@ def pool() -> ConnectionPool[Conn]:
     )
 
 
-def _credentials() -> dict[str, str]:
+def credentials() -> dict[str, str]:
     """User and password from the RDS secret when configured (the URL then carries none)."""
     secret_id = settings().database_secret_id
     if not secret_id:
@@ -79,7 +79,7 @@ def connect() -> Conn:
         cfg.database_url,
         application_name="hrms-maintenance",
         connect_timeout=cfg.pg_connect_timeout_s,
-        **_credentials(),
+        **credentials(),
         **cfg.pg_tls,
     )
     return psycopg.connect(conninfo, autocommit=True, row_factory=dict_row)

@@ -27,6 +27,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
 from hrms.config import settings
+from hrms.db import postgres
 from hrms.errors import Conflict
 from hrms.migrations.files import Migration, Scope, migrations
 
@@ -139,8 +140,11 @@ class MigrationSet:
 
 
 def _conninfo(conninfo: str | None) -> str:
-    """`conninfo` (default: DATABASE_URL) with the TLS parameters of the settings (verify-full in AWS)."""
-    return make_conninfo(conninfo or settings().database_url, **settings().pg_tls)
+    """`conninfo` (default: DATABASE_URL, with the user and password of the database secret as every other
+    connection to it) and the TLS parameters of the settings (verify-full in AWS)."""
+    if conninfo is None:
+        return make_conninfo(settings().database_url, **postgres.credentials(), **settings().pg_tls)
+    return make_conninfo(conninfo, **settings().pg_tls)
 
 
 def status(conninfo: str | None = None, mset: MigrationSet | None = None) -> MigrationStatus:
