@@ -13,6 +13,7 @@ import datetime as dt
 from uuid import UUID, uuid4
 
 from hrms.db.postgres import tenant_tx
+from hrms.documents import storage as signing
 from hrms.errors import Conflict, NotFound
 from hrms.imports import repo, storage
 from hrms.imports.models import ImportJob, ImportUpload, NewImport, RowError, Started, StartImport
@@ -40,9 +41,9 @@ def create_import(tenant: Tenant, actor: Actor, new: NewImport) -> ImportUpload:
         )
     return ImportUpload(
         import_id=import_id,
-        upload_url=storage.upload_url(key, new.content_type, new.size_bytes),
+        upload_url=signing.upload_url(key, new.content_type, new.size_bytes),
         upload_headers={"Content-Type": new.content_type, "Content-Length": str(new.size_bytes)},
-        expires_in=storage.UPLOAD_TTL_S,
+        expires_in=signing.UPLOAD_TTL_S,
     )
 
 
@@ -62,7 +63,7 @@ def start_import(tenant: Tenant, actor: Actor, import_id: UUID, body: StartImpor
                 rule="started-once",
                 result=_job(job).model_dump(mode="json", by_alias=True),
             )
-        if not storage.uploaded(job.object_key, job.size_bytes):
+        if not signing.uploaded(job.object_key, job.size_bytes):
             raise Conflict(
                 "The file has not been uploaded: PUT it to the uploadUrl of POST /imports with the uploadHeaders"
                 " (the URL expires; after that create a new import).",
@@ -109,7 +110,7 @@ def _job(row: ImportRow) -> ImportJob:
         errors=[RowError.model_validate(error) for error in row.errors],
         error_count=row.error_count,
         error_report_url=(
-            storage.report_url(row.error_report_key, f"import-{row.id}-errors.csv") if row.error_report_key else None
+            signing.download_url(row.error_report_key, f"import-{row.id}-errors.csv") if row.error_report_key else None
         ),
         created_at=row.created_at,
         started_at=row.started_at,
