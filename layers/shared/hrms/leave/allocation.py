@@ -37,7 +37,7 @@ def on_change(tx: TenantTx, change: Change) -> None:
 
 def allocate_hires(tx: TenantTx, employee_ids: list[UUID]) -> int:
     """Balance rows for new employees (see the module notes), one audit row each; returns the rows created."""
-    years, today = _calendar(tx)
+    years, today = balances.years_and_today(tx)
     quotas = repo.active_quotas(tx)
     current = years.containing(today)
     planned: list[repo.Allocation] = []
@@ -54,7 +54,7 @@ def allocate_hires(tx: TenantTx, employee_ids: list[UUID]) -> int:
 
 
 def _correct_joining(tx: TenantTx, employee_id: UUID, old: dt.date) -> None:
-    years, today = _calendar(tx)
+    years, today = balances.years_and_today(tx)
     current = years.containing(today)
     new = repo.joining_dates(tx, [employee_id])[0][1]
     old_year, new_year = _allocated_year(years, current, old), _allocated_year(years, current, new)
@@ -90,8 +90,3 @@ def _correct_joining(tx: TenantTx, employee_id: UUID, old: dt.date) -> None:
 def _allocated_year(years: LeaveYears, current: LeaveYear, joined: dt.date) -> LeaveYear:
     joining_year = years.containing(joined)
     return joining_year if joining_year.year > current.year else current
-
-
-def _calendar(tx: TenantTx) -> tuple[LeaveYears, dt.date]:
-    cal = repo.calendar(tx)
-    return balances.years_of(tx, cal), cal.today()

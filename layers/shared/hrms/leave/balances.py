@@ -64,7 +64,7 @@ def adjust(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID, new: New
         leave_type = repo.leave_type(tx, new.leave_type_id)
         if leave_type is None:
             raise _invalid("leaveTypeId", "not_found", "no such leave type")
-        years, today = _years(tx)
+        years, today = years_and_today(tx)
         year = years.named(new.year) if new.year is not None else years.containing(today)
         problem = _year_problem(employee, year, years.containing(today))
         if problem:
@@ -99,7 +99,7 @@ def adjust(tenant: Tenant, actor: Actor, scope: str, employee_id: UUID, new: New
 
 def opening_problems(tx: TenantTx, openings: Sequence[Opening]) -> dict[int, str]:
     """Why each opening (by index) cannot be set; nothing is written. The importer's own balance included."""
-    years, today = _years(tx)
+    years, today = years_and_today(tx)
     current = years.containing(today)
     people = {row.id: row for row in employees.many(tx, list({o.employee_id for o in openings}))}
     existing = repo.balances_by_key(tx, [(o.employee_id, o.leave_type_id, o.year) for o in openings])
@@ -194,11 +194,12 @@ def years_of(tx: TenantTx, cal: repo.OrgCalendar) -> LeaveYears:
 
 def current_year(tx: TenantTx) -> LeaveYear:
     """The leave year containing today in the tenant's zone."""
-    years, today = _years(tx)
+    years, today = years_and_today(tx)
     return years.containing(today)
 
 
-def _years(tx: TenantTx) -> tuple[LeaveYears, dt.date]:
+def years_and_today(tx: TenantTx) -> tuple[LeaveYears, dt.date]:
+    """The tenant's leave years and today in its zone (one read of the calendar)."""
     cal = repo.calendar(tx)
     return years_of(tx, cal), cal.today()
 
