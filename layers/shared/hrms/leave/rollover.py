@@ -31,7 +31,7 @@ from hrms.db import audit_log
 from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx, transaction
 from hrms.errors import DomainError, NotFound
-from hrms.leave import repo
+from hrms.leave import balances, repo
 from hrms.leave.years import LeaveYear, LeaveYears
 from hrms.observability import logger
 from hrms.tenancy import Actor, Tenant
@@ -87,13 +87,13 @@ def open_due(
 def open_years(tx: TenantTx, slug: str, now: dt.datetime) -> TenantRollover:
     """Open every leave year of the tenant that has begun by `now`, and record when the next begins."""
     cal = repo.calendar(tx)
-    years = LeaveYears.of(repo.opened_years(tx), cal.year_start_month)
+    years = balances.years_of(tx, cal)
     current = years.containing(now.astimezone(cal.zone).date())
     result = TenantRollover(slug, [], 0, Decimal(0))
     for year in _not_opened_up_to(years, current):
         if repo.open_year(tx, year):
             _allocate(tx, year, result)
-    following = LeaveYears.of(repo.opened_years(tx), cal.year_start_month).following(current)
+    following = balances.years_of(tx, cal).following(current)
     repo.set_turn(tx, dt.datetime.combine(following.first, dt.time(0), tzinfo=cal.zone))
     return result
 
