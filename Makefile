@@ -21,10 +21,10 @@ OPENAPI_INSTALLED := $(OPENAPI_VENV)/.installed-$(OPENAPI_CLIENT)
 
 .PHONY: install dev test lint unit bench clean sam build ca-bundle openapi-client
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml tools/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./tools
 	touch $(INSTALLED)
 
 install: $(INSTALLED)

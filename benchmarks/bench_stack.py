@@ -20,7 +20,7 @@ def embedded_stack(prefix: str) -> Iterator[Any]:
     os.environ["XDG_RUNTIME_DIR"] = str(Path(tmp) / "run")  # private (0700), inside the temporary directory
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700)
 
-    from hrms.local.stack import EmbeddedStack
+    from hrms_tools.local.stack import EmbeddedStack
 
     stack = EmbeddedStack(Path(tmp) / "hrms", fresh=True)
     try:

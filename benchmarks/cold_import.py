@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-s", type=float, default=900, help="start no new round after this many seconds")
     args = parser.parse_args(argv)
 
-    from hrms.local.template import Template
+    from hrms_tools.local.template import Template
 
     started = time.monotonic()
     functions = {

@@ -77,11 +77,11 @@ def seed_tenant(index: int, employees: int, today: dt.date) -> Plan:
 
     from hrms.auth import tokens
     from hrms.db.postgres import transaction
-    from hrms.local.demo import DEMO_COMPONENTS
     from hrms.payroll.runs import process_payroll
     from hrms.tenancy import PLATFORM_ADMIN, Actor, Tenant
     from hrms.tenants.models import NewTenant
     from hrms.tenants.service import create_tenant
+    from hrms_tools.local.demo import DEMO_COMPONENTS
 
     slug = f"load-{index:02d}"
     created = create_tenant(

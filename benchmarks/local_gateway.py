@@ -2,7 +2,7 @@
 
 Self-contained: starts its own embedded stack (PostgreSQL, Valkey, Mongo-protocol server, moto)
 in a temporary directory, loopback only, creates a tenant with a few departments, and serves
-template.yaml with `hrms.local.gateway` on a free port (as `hrms dev` does, hot reload on).
+template.yaml with `hrms_tools.local.gateway` on a free port (as `hrms dev` does, hot reload on).
 
     .venv/bin/python benchmarks/local_gateway.py [--requests 500] [--concurrency 16] [--seconds 10]
 
@@ -88,9 +88,9 @@ def tenant_admin_token() -> str:
 
 @contextmanager
 def serving(cold: bool = False) -> Iterator[Any]:
-    from hrms.local.gateway import LocalGateway, make_server
-    from hrms.local.runtime import LocalRuntime, RuntimeOptions
-    from hrms.local.template import Template
+    from hrms_tools.local.gateway import LocalGateway, make_server
+    from hrms_tools.local.runtime import LocalRuntime, RuntimeOptions
+    from hrms_tools.local.template import Template
 
     template = Template.load(ROOT / "template.yaml")
     runtime = LocalRuntime.for_process(template, RuntimeOptions(cold=cold, hot_reload=True))
@@ -173,7 +173,7 @@ def in_client_process(function: Any, *args: Any) -> Any:
 
 def process_per_request(token: str, count: int) -> list[float]:
     """A fresh interpreter per request: import the function, build the event, invoke once (no Docker)."""
-    from hrms.local.template import Template
+    from hrms_tools.local.template import Template
 
     spec = Template.load(ROOT / "template.yaml").functions[FUNCTION_ID]
     probe = f"""

@@ -50,7 +50,7 @@ def child(tenant_json: str, months: list[str]) -> None:
 
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-    from hrms.local.invoker import LambdaContext
+    from hrms_tools.local.invoker import LambdaContext
 
     spec = importlib.util.spec_from_file_location("process_payroll_app", FUNCTION)
     assert spec and spec.loader
@@ -109,10 +109,10 @@ def seed(slug: str, employees: int) -> dict[str, str]:
     from psycopg.types.json import Jsonb
 
     from hrms.db.postgres import transaction
-    from hrms.local.demo import DEMO_COMPONENTS
     from hrms.tenancy import PLATFORM_ADMIN, Actor
     from hrms.tenants.models import NewTenant
     from hrms.tenants.service import create_tenant
+    from hrms_tools.local.demo import DEMO_COMPONENTS
 
     created = create_tenant(
         NewTenant(name=slug, slug=slug, admin_email=f"admin@{slug}.example.com"), Actor("bench", PLATFORM_ADMIN, None)

@@ -90,7 +90,7 @@ def embedded_stack() -> Iterator[None]:
     os.environ["XDG_RUNTIME_DIR"] = str(Path(tmp) / "run")  # private (0700), inside the temporary directory
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700)
 
-    from hrms.local.stack import EmbeddedStack
+    from hrms_tools.local.stack import EmbeddedStack
 
     stack = EmbeddedStack(Path(tmp) / "hrms", fresh=True)
     try:
@@ -123,8 +123,8 @@ def gateway_server() -> Iterator[str]:
     """The local API Gateway over template.yaml on a free loopback port; yields its base URL."""
     from werkzeug.serving import make_server
 
-    from hrms.local.gateway import LocalGateway
-    from hrms.local.template import Template
+    from hrms_tools.local.gateway import LocalGateway
+    from hrms_tools.local.template import Template
 
     app = LocalGateway(Template.load(ROOT / "template.yaml"))
     server = make_server("127.0.0.1", 0, app, threaded=True)

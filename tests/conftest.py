@@ -34,9 +34,9 @@ def _reset_clients() -> None:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[object]:
     """Real PostgreSQL, Valkey, MongoDB-protocol server and moto, migrated, for the whole session."""
-    from hrms.local.demo import ensure_demo_tenant
-    from hrms.local.stack import EmbeddedStack
     from hrms.migrations import runner
+    from hrms_tools.local.demo import ensure_demo_tenant
+    from hrms_tools.local.stack import EmbeddedStack
 
     # Outside pytest's temp root: PostgreSQL runs as its own system user, and a concurrent pytest
     # session resets that root to 0700 while cleaning up.
@@ -101,8 +101,8 @@ def tenant_admin_token(tenant: object) -> str:
 @pytest.fixture(scope="session")
 def gateway(stack: object) -> Iterator[object]:
     """The local API Gateway serving template.yaml on a free loopback port."""
-    from hrms.local.gateway import LocalGateway, make_server
-    from hrms.local.template import Template
+    from hrms_tools.local.gateway import LocalGateway, make_server
+    from hrms_tools.local.template import Template
 
     app = LocalGateway(Template.load(ROOT / "template.yaml"))
     server = make_server(app)  # the server `hrms dev` runs (its request handler answers malformed requests)

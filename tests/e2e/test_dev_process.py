@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hrms.local.stack import free_port
+from hrms_tools.local.stack import free_port
 from tests.conftest import ROOT
 
 HRMS = Path(sys.executable).with_name("hrms")  # the console script `make install` puts in the venv

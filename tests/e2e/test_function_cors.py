@@ -8,8 +8,8 @@ from tests.conftest import ROOT
 
 
 def test_a_function_response_carries_the_cors_header_for_a_browser_request(stack):
-    from hrms.local.invoker import Containers
-    from hrms.local.template import Template
+    from hrms_tools.local.invoker import Containers
+    from hrms_tools.local.template import Template
 
     template = Template.load(ROOT / "template.yaml")
     event = json.loads((ROOT / "events" / "health" / "get.json").read_text())

@@ -68,7 +68,7 @@ from hrms.config import settings as hrms_settings
 from hrms.db.mongo import database
 from hrms.db.postgres import transaction
 from hrms.db.tenant_collection import INDEXES
-from hrms.local.template import Route, Template
+from hrms_tools.local.template import Route, Template
 from tests.conftest import ROOT, bearer
 from tests.e2e.hostile_world import PLATFORM_PREFIXES, TAMPERS, Seeded, path_of, restore_admin, seed, with_key
 from tests.e2e.http_world import Org, usable

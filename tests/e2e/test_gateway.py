@@ -16,8 +16,8 @@ import httpx
 import jwt
 import pytest
 
-from hrms.local.invoker import Container
-from hrms.local.template import Route, Template
+from hrms_tools.local.invoker import Container
+from hrms_tools.local.template import Route, Template
 from tests.conftest import ROOT, bearer
 
 TEMPLATE = Template.load(ROOT / "template.yaml")
@@ -346,7 +346,7 @@ def test_body_over_the_function_limit_is_413(client: httpx.Client, platform_toke
 
 
 def test_body_over_the_api_gateway_limit_is_413(client: httpx.Client, platform_token: str) -> None:
-    from hrms.local.gateway import MAX_PAYLOAD_BYTES
+    from hrms_tools.local.gateway import MAX_PAYLOAD_BYTES
 
     response = client.post(
         "/tenants",

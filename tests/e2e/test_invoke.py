@@ -16,9 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 import hrms.observability  # noqa: F401 - bind the Powertools logger to the real stdout, not CliRunner's
-from hrms.cli.main import app
 from hrms.db.postgres import transaction
-from hrms.local.template import FunctionSpec, Template
+from hrms_tools.cli.main import app
+from hrms_tools.local.template import FunctionSpec, Template
 from tests.conftest import ROOT
 
 TEMPLATE = ROOT / "template.yaml"

@@ -16,7 +16,7 @@ from uuid import uuid4
 from psycopg import sql
 
 from hrms.db.postgres import transaction
-from hrms.local.schedule import ManualClock, Scheduler
+from hrms_tools.local.schedule import ManualClock, Scheduler
 from tests.e2e.http_world import Org
 
 PROBLEM = "application/problem+json"

@@ -29,11 +29,11 @@ import pytest
 from typer.testing import CliRunner
 
 import hrms.observability  # noqa: F401 - bind the Powertools logger to the real stdout, not CliRunner's
-from hrms.cli.main import app as cli
-from hrms.local.gateway import LocalGateway, make_server
-from hrms.local.runtime import LocalRuntime, RuntimeOptions
-from hrms.local.schedule import ManualClock, Scheduler
-from hrms.local.template import Template
+from hrms_tools.cli.main import app as cli
+from hrms_tools.local.gateway import LocalGateway, make_server
+from hrms_tools.local.runtime import LocalRuntime, RuntimeOptions
+from hrms_tools.local.schedule import ManualClock, Scheduler
+from hrms_tools.local.template import Template
 from tests.conftest import ROOT, bearer
 
 TEMPLATE = """

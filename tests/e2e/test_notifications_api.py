@@ -14,8 +14,8 @@ import pytest
 
 from hrms import aws
 from hrms.config import settings
-from hrms.local.mail import CapturedMail, captured
 from hrms.outbox import relay
+from hrms_tools.local.mail import CapturedMail, captured
 from tests.conftest import bearer
 from tests.e2e.fault_proxy import FaultProxy
 from tests.e2e.http_world import Org

@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
 
 from hrms.auth.passwords import hash_password
 from hrms.auth.users import find_user_by_email
-from hrms.local.template import Route, Template
+from hrms_tools.local.template import Route, Template
 from tests.conftest import ROOT, bearer
 from tests.e2e.hostile_world import PLATFORM_PREFIXES, Seeded, restore_admin, seed
 from tests.e2e.http_world import Org, usable

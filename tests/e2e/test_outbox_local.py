@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 import hrms.observability  # noqa: F401 - bind the Powertools logger to the real stdout, not CliRunner's
-from hrms.cli.main import app as cli
 from hrms.db.postgres import transaction
-from hrms.local.template import Template
 from hrms.tenancy import Tenant
+from hrms_tools.cli.main import app as cli
+from hrms_tools.local.template import Template
 from tests.conftest import ROOT
 from tests.e2e.http_world import Org
 from tests.integration.outbox_queue import fresh_queue

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from hrms import aws
-from hrms.local.runtime import LocalRuntime
-from hrms.local.template import Template
+from hrms_tools.local.runtime import LocalRuntime
+from hrms_tools.local.template import Template
 from tests.conftest import ROOT
 
 TEMPLATE = """

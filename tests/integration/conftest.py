@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from hrms.cli.main import app
 from hrms.tenants import service
 from hrms.tenants.models import NewTenant
+from hrms_tools.cli.main import app
 from tests.integration.leave_world import World
 
 

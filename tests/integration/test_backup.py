@@ -24,14 +24,14 @@ from typer.testing import CliRunner
 
 from hrms.backup import cleanup, keys, load, pgtools, service, storage
 from hrms.backup.common import RestoreFailed, utc_now
-from hrms.cli.main import app, main
 from hrms.config import settings
 from hrms.db.postgres import transaction
 from hrms.errors import DependencyDown, Invalid, NotFound
-from hrms.local.invoker import Containers
-from hrms.local.template import Template
 from hrms.tenants import service as tenants
 from hrms.tenants.models import NewTenant
+from hrms_tools.cli.main import app, main
+from hrms_tools.local.invoker import Containers
+from hrms_tools.local.template import Template
 from tests.conftest import ROOT
 
 BOOKKEEPING = {"cache_epochs"}  # see the module docstring

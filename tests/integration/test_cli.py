@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hrms.auth import tokens
-from hrms.cli.main import app, main
 from hrms.migrations.files import latest_version
+from hrms_tools.cli.main import app, main
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from hrms.employees.models import EmployeePatch
 from hrms.errors import NotFound
 from hrms.leave import repo as leave_repo
 from hrms.leave import service as leave
-from hrms.local.demo import DEMO_EMPLOYEE_ID
 from hrms.org import service as org
 from hrms.org.models import DepartmentPatch
+from hrms_tools.local.demo import DEMO_EMPLOYEE_ID
 from tests.integration.leave_world import World
 
 

@@ -19,9 +19,9 @@ from psycopg import sql
 from hrms.errors import NotFound
 from hrms.http import idempotency
 from hrms.http.idempotency import PurgeSummary, purge_expired
-from hrms.local.invoker import Containers
-from hrms.local.template import Template
 from hrms.migrations import runner
+from hrms_tools.local.invoker import Containers
+from hrms_tools.local.template import Template
 from tests.conftest import ROOT, _reset_clients
 from tests.integration.fresh_database import add_tenants, connect, fresh_database
 

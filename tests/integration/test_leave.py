@@ -312,7 +312,7 @@ def test_the_cli_rolls_one_tenant_over(world, team):
 
     from typer.testing import CliRunner
 
-    from hrms.cli.main import app
+    from hrms_tools.cli.main import app
 
     args = ["leave", "rollover", "--at", "2025-01-01T00:30:00+00:00", "--tenant", _slug(world), "--json"]
     first = CliRunner().invoke(app, args, catch_exceptions=False)

@@ -138,7 +138,7 @@ def test_the_outbox_relay_schedule_delivers_what_a_request_left_behind(tenant, m
     from typer.testing import CliRunner
 
     import hrms.observability  # noqa: F401 - bind the Powertools logger to the real stdout, not CliRunner's
-    from hrms.cli.main import app as cli
+    from hrms_tools.cli.main import app as cli
     from tests.conftest import ROOT
 
     t = as_tenant(tenant)

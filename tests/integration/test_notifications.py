@@ -19,7 +19,6 @@ from hrms.approvals.models import DecisionIn
 from hrms.auth import forgot, login, reset, reset_tokens
 from hrms.auth.models import ForgotPasswordIn, LoginIn, ResetPasswordIn, ResetRequested
 from hrms.errors import BadRequest, Invalid, Unauthorized
-from hrms.local.mail import CapturedMail, captured
 from hrms.notifications import notifier
 from hrms.notifications import service as preferences
 from hrms.notifications.models import NotificationPreferencesIn
@@ -27,6 +26,7 @@ from hrms.outbox import APPROVAL_REQUESTED, PASSWORD_RESET_REQUESTED, PAYSLIP_RE
 from hrms.outbox.consumer import consume
 from hrms.outbox.envelope import Envelope
 from hrms.tenancy import Actor
+from hrms_tools.local.mail import CapturedMail, captured
 from tests.integration.leave_world import World
 from tests.integration.test_outbox_consumer import event, record
 

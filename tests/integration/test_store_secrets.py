@@ -13,7 +13,7 @@ from hrms.cache.client import redis_client
 from hrms.config import settings
 from hrms.db import mongo
 from hrms.errors import DependencyDown
-from hrms.local.stack import MONGODB_SECRET_ID, REDIS_AUTH_SECRET_ID
+from hrms_tools.local.stack import MONGODB_SECRET_ID, REDIS_AUTH_SECRET_ID
 
 
 def test_the_stack_names_secrets_not_credentials(stack: Any) -> None:

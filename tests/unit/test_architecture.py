@@ -14,7 +14,7 @@ import pytest
 
 # Written by hand: the layer of every top-level package and module of `hrms`, highest first.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("tools", {"cli", "local", "openapi"}),
+    ("tools", {"openapi"}),
     ("http", {"http"}),
     (
         "domains",
@@ -115,3 +115,15 @@ def test_no_cycle_between_packages() -> None:
 @pytest.mark.parametrize(("importer", "imported"), [("db", "audit"), ("db", "dashboards"), ("employees", "org")])
 def test_the_arrows_this_layout_removed_stay_removed(importer: str, imported: str) -> None:
     assert (importer, imported) not in package_imports()
+
+
+def test_the_runtime_never_imports_the_developer_tools() -> None:
+    graph = grimp.build_graph("hrms", "hrms_tools")
+    into_tools = [
+        f"{module} -> {imported}"
+        for module in graph.modules
+        if module.split(".")[0] == "hrms"
+        for imported in graph.find_modules_directly_imported_by(module)
+        if imported.split(".")[0] == "hrms_tools"
+    ]
+    assert into_tools == []  # hrms_tools (local runtime, CLI) is not in the Lambda layer

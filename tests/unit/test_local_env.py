@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from hrms.local.env import (
+from hrms_tools.local.env import (
     load_env_vars,
     parameter_values,
     parse_parameter_overrides,
     resolve_environments,
     resolve_value,
 )
-from hrms.local.template import Template
+from hrms_tools.local.template import Template
 
 TEMPLATE = """
 Transform: AWS::Serverless-2016-10-31

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from hrms.local.logs import isolate_log_keys
+from hrms_tools.local.logs import isolate_log_keys
 
 
 def test_concurrent_invocations_keep_their_own_log_keys(capsys: pytest.CaptureFixture[str]) -> None:

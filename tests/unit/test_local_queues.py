@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hrms.local.env import resolve_environments
-from hrms.local.queues import (
+from hrms_tools.local.env import resolve_environments
+from hrms_tools.local.queues import (
     DEFAULT_BATCH_SIZE,
     QueueSpec,
     SqsSourceSpec,
@@ -19,7 +19,7 @@ from hrms.local.queues import (
     queue_arn,
     sqs_event,
 )
-from hrms.local.template import Template
+from hrms_tools.local.template import Template
 
 TEMPLATE = """
 Transform: AWS::Serverless-2016-10-31

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hrms.local.schedule import ManualClock, Scheduler, ScheduleSpec, parse_expression
+from hrms_tools.local.schedule import ManualClock, Scheduler, ScheduleSpec, parse_expression
 
 
 def utc(text: str) -> datetime:

@@ -151,7 +151,7 @@ def _json(name: str, raw: str) -> Any:
         raise ValueError(f"{name} must be JSON") from exc
 
 
-# The local runtime (hrms.local) serves every function from one process: while it runs a function
+# The local runtime (hrms_tools.local) serves every function from one process: while it runs a function
 # whose environment differs from the process's (template, --env-vars), it sets this, in the
 # invoking thread only, to that function's settings. Never set in AWS (one function per process).
 function_settings: ContextVar[Settings | None] = ContextVar("hrms_function_settings", default=None)

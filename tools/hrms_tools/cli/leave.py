@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hrms.cli.context import console, print_json, use_local_stack
+from hrms_tools.cli.context import console, print_json, use_local_stack
 
 app = typer.Typer(help="Leave operations.", no_args_is_help=True)
 

@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hrms.cli.context import console, print_json, use_local_stack
+from hrms_tools.cli.context import console, print_json, use_local_stack
 
 if TYPE_CHECKING:
     from hrms.migrations.maintenance import Progress as MaintenanceProgress

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hrms.cli.context import console, print_json, use_local_stack
 from hrms.tenancy import PLATFORM_ADMIN, Actor
+from hrms_tools.cli.context import console, print_json, use_local_stack
 
 app = typer.Typer(help="Manage tenants (each has its own PostgreSQL schema).", no_args_is_help=True)
 CLI_ACTOR = Actor(user_id="cli", role=PLATFORM_ADMIN, tenant=None)

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic.alias_generators import to_camel
 from rich.console import Console
 
-from hrms.local.stack import load_env_file
+from hrms_tools.local.stack import load_env_file
 
 console = Console()
 DEFAULT_DATA_DIR = Path(".hrms")

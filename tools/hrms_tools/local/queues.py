@@ -3,7 +3,7 @@
 Queues. Every AWS::SQS::Queue of the template is created in moto as `hrms-local-<LogicalId>` (its
 dead-letter queue first) with its VisibilityTimeout, MessageRetentionPeriod, DelaySeconds,
 ReceiveMessageWaitTimeSeconds, MaximumMessageSize and RedrivePolicy; `!Ref <Queue>` in a function's
-environment resolves to its local URL (hrms.local.env). moto applies the RedrivePolicy itself, as SQS
+environment resolves to its local URL (hrms_tools.local.env). moto applies the RedrivePolicy itself, as SQS
 does: a message that has been received maxReceiveCount times moves to the dead-letter queue at the
 next receive instead of being delivered again.
 
@@ -20,7 +20,7 @@ Event source mappings (a function's `SQS` event). One poller per mapping, in a b
   invalid response fails the whole batch, as in Lambda). What is not deleted is received again once
   the queue's visibility timeout has passed, and ends in the dead-letter queue after maxReceiveCount.
 Enabled: false mappings are not polled. FilterCriteria and the other mapping settings are reported
-as not emulated (hrms.local.template).
+as not emulated (hrms_tools.local.template).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hrms.local.schedule import ACCOUNT_ID, REGION
+from hrms_tools.local.schedule import ACCOUNT_ID, REGION
 
 QUEUE_PREFIX = "hrms-local-"
 DEFAULT_BATCH_SIZE = 10  # Lambda's default for a standard queue
@@ -44,7 +44,7 @@ POLL_WAIT_S = 1  # long poll of each ReceiveMessage
 RECEIVE_MAX = 10  # ReceiveMessage returns at most 10 messages
 _COUNTS = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")
 
-log = logging.getLogger("local-runtime")  # hrms.local.invoker's logger (`hrms dev` prints it)
+log = logging.getLogger("local-runtime")  # hrms_tools.local.invoker's logger (`hrms dev` prints it)
 
 
 @dataclass(frozen=True)

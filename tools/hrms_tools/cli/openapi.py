@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from hrms.cli.context import console, print_json
+from hrms_tools.cli.context import console, print_json
 
 
 def openapi(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hrms.cli.context import console, print_json, use_local_stack
+from hrms_tools.cli.context import console, print_json, use_local_stack
 
 
 def mail(
@@ -18,7 +18,7 @@ def mail(
     """List the mail sent through the local stack's SES (moto keeps it; nothing leaves the machine), oldest
     first, each with its plain-text body."""
     use_local_stack()
-    from hrms.local.mail import captured
+    from hrms_tools.local.mail import captured
 
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     if not endpoint:

@@ -6,7 +6,7 @@ function (its directory: a few files, ~10 µs) and, at most every `interval_s`, 
 - a function's files: only that function's warm containers are dropped; its next request is a
   cold start that executes the edited source;
 - a layer's files: every module imported from the layer is dropped from sys.modules (except the
-  local runtime's own: hrms.local, hrms.cli, and their parent packages), the clients the old
+  local runtime's own: hrms_tools.local, hrms_tools.cli, and their parent packages), the clients the old
   modules cached (PostgreSQL pool, Redis, MongoDB) are closed, the .pyc of each changed file is
   removed (its mtime may be in the same second as the cached one), and every container is dropped:
   the next request of each function re-imports the layer;
@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from hrms.local.invoker import Containers, import_lock, log
-from hrms.local.template import Template
+from hrms_tools.local.invoker import Containers, import_lock, log
+from hrms_tools.local.template import Template
 
 # Clients the layer caches at module level (functools.cache factories) and how to close them.
 _CLIENT_CLOSERS = (
@@ -34,7 +34,6 @@ _CLIENT_CLOSERS = (
     ("hrms.db.mongo", "close_client"),
     ("hrms.cache.client", "close_client"),
 )
-_RUNTIME_DIRS = tuple(os.path.realpath(Path(__file__).parent.parent / name) + os.sep for name in ("local", "cli"))
 
 Snapshot = dict[str, tuple[int, int]]  # path -> (mtime_ns, size)
 
@@ -143,12 +142,8 @@ class Reloader:
             for name, module in list(sys.modules.items()):
                 file = getattr(module, "__file__", None)
                 real = os.path.realpath(file) if isinstance(file, str) else ""
-                if real.startswith(roots) and not real.startswith(_RUNTIME_DIRS):
+                if real.startswith(roots):  # the runtime itself (hrms_tools) lives outside the layers
                     doomed[name] = module
-            kept = {name for name, module in sys.modules.items() if name not in doomed}
-            for name in list(doomed):
-                if any(other.startswith(name + ".") for other in kept):  # e.g. `hrms`, parent of hrms.local
-                    del doomed[name]
             for module_name, closer in _CLIENT_CLOSERS:
                 old = doomed.get(module_name)
                 if old is not None:

@@ -38,10 +38,10 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 from werkzeug.serving import make_server as _make_server
 from werkzeug.wrappers import Request, Response
 
-from hrms.local.invoker import FunctionTimeout, Throttled, log
-from hrms.local.runtime import LocalRuntime, RuntimeOptions
-from hrms.local.schedule import ACCOUNT_ID, REGION
-from hrms.local.template import Route, Template
+from hrms_tools.local.invoker import FunctionTimeout, Throttled, log
+from hrms_tools.local.runtime import LocalRuntime, RuntimeOptions
+from hrms_tools.local.schedule import ACCOUNT_ID, REGION
+from hrms_tools.local.template import Route, Template
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
 MAX_URL_BYTES = 8_192  # API Gateway allows 10,240 bytes of request line and headers together

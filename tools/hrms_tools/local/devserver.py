@@ -15,13 +15,13 @@ from typing import Any
 from rich.console import Console
 from rich.logging import RichHandler
 
-from hrms.local.env import parameter_values
-from hrms.local.gateway import LocalGateway, make_server
-from hrms.local.invoker import log
-from hrms.local.runtime import LocalRuntime, RuntimeOptions
-from hrms.local.schedule import Scheduler
-from hrms.local.stack import EmbeddedStack
-from hrms.local.template import Template
+from hrms_tools.local.env import parameter_values
+from hrms_tools.local.gateway import LocalGateway, make_server
+from hrms_tools.local.invoker import log
+from hrms_tools.local.runtime import LocalRuntime, RuntimeOptions
+from hrms_tools.local.schedule import Scheduler
+from hrms_tools.local.stack import EmbeddedStack
+from hrms_tools.local.template import Template
 
 console = Console()
 
@@ -55,8 +55,8 @@ def run_dev(
         with console.status("Starting PostgreSQL, Valkey, MongoDB-protocol server and moto..."):
             os.environ.update(stack.start())
         from hrms.auth import credentials, tokens
-        from hrms.local.demo import DEMO, DEMO_ADMIN_EMAIL, DEMO_SLUG, ensure_demo_tenant
         from hrms.migrations import runner
+        from hrms_tools.local.demo import DEMO, DEMO_ADMIN_EMAIL, DEMO_SLUG, ensure_demo_tenant
 
         result = runner.up()
         if seed_demo:

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from hrms.local.queues import DEFAULT_BATCH_SIZE, DEFAULT_VISIBILITY_S, QueueSpec, SqsSourceSpec
-from hrms.local.schedule import ScheduleSpec, parse_expression
+from hrms_tools.local.queues import DEFAULT_BATCH_SIZE, DEFAULT_VISIBILITY_S, QueueSpec, SqsSourceSpec
+from hrms_tools.local.schedule import ScheduleSpec, parse_expression
 
 
 class _CfnLoader(yaml.SafeLoader):

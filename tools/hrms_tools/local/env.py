@@ -7,9 +7,9 @@ FunctionName); unlike `sam local`, the file may also add variables the template 
 Values: literals as CloudFormation turns them into strings (true -> "true"); `!Ref Param` (and
 `${Param}` in `!Sub`, `!Join` of those) from `--parameter-overrides`, else the parameter's Default;
 pseudo parameters (AWS::Region ...) as below; `!Ref <Queue>` (an AWS::SQS::Queue of the template) to
-its queue's URL in the local stack's moto (hrms.local.queues). What cannot be resolved locally - a parameter with no
-default and no override, `!Ref` of a resource (a bucket, a secret), `!GetAtt` - is taken from the
-local stack's environment (`base_env`), or left unset when the stack has no such variable. So is
+its queue's URL in the local stack's moto (hrms_tools.local.queues). What cannot be resolved locally - a
+parameter with no default and no override, `!Ref` of a resource (a bucket, a secret), `!GetAtt` - is taken
+from the local stack's environment (`base_env`), or left unset when the stack has no such variable. So is
 a path under /opt, where Lambda mounts layers (PG_BIN_DIR=/opt/bin): nothing is mounted there locally.
 """
 
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hrms.local.queues import local_queue_url
-from hrms.local.schedule import ACCOUNT_ID, REGION
-from hrms.local.template import Template
+from hrms_tools.local.queues import local_queue_url
+from hrms_tools.local.schedule import ACCOUNT_ID, REGION
+from hrms_tools.local.template import Template
 
 STACK_NAME = "hrms-local"
 

@@ -5,7 +5,7 @@ Data of PostgreSQL, Valkey and the Mongo server is kept in the directory between
 secrets, the data stores' credentials (Valkey requires AUTH as an RBAC user whose password is only in
 moto's Secrets Manager; the MongoDB-protocol server has no users, so its secret is the connection string),
 and every AWS::SQS::Queue of the template (`hrms-local-<LogicalId>`, dead-letter queues and
-redrive policies included, hrms.local.queues), with each variable a function's environment sets to
+redrive policies included, hrms_tools.local.queues), with each variable a function's environment sets to
 `!Ref <Queue>` (OUTBOX_QUEUE_URL, IMPORT_QUEUE_URL, ...) exported as that queue's URL.
 """
 
@@ -29,11 +29,11 @@ REDIS_AUTH_SECRET_ID = "hrms/redis-auth"  # noqa: S105 - a secret name, not a se
 REDIS_USER = "hrms"
 BUCKETS = ("hrms-backups-local", "hrms-documents-local")
 # The SES identity the Notifier sends from (template parameter SesIdentity), verified in moto's SES, which
-# keeps every mail it is sent (`hrms mail` lists them, hrms.local.mail).
+# keeps every mail it is sent (`hrms mail` lists them, hrms_tools.local.mail).
 SES_IDENTITY = "hrms.localhost"
 RESET_LINK_BASE_URL = "http://127.0.0.1:3000/docs"  # the template's ResetLinkBaseUrl: `hrms dev`'s API docs
-# The checkout's template (the local runtime runs from a checkout: layers/shared/hrms/local/stack.py).
-DEFAULT_TEMPLATE = Path(__file__).resolve().parents[4] / "template.yaml"
+# The checkout's template (the local runtime runs from a checkout: tools/hrms_tools/local/stack.py).
+DEFAULT_TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 
 
 def free_port() -> int:
@@ -184,8 +184,8 @@ class EmbeddedStack:
 
     def _queues(self, sqs: Any) -> dict[str, str]:
         """Create the template's queues; the variables that name them (`VAR: !Ref Queue`) -> their URLs."""
-        from hrms.local.queues import ensure_queues
-        from hrms.local.template import Template
+        from hrms_tools.local.queues import ensure_queues
+        from hrms_tools.local.template import Template
 
         if self.template is None or not self.template.exists():
             return {}
@@ -228,8 +228,8 @@ def _quiet_access_log(server: Any) -> None:
 
 
 def _serve_sent_mail(server: Any) -> None:
-    """Answer GET /_hrms/ses/sent with the mail moto's SES captured (`hrms mail` reads it; hrms.local.mail)."""
-    from hrms.local.mail import serve_sent_mail
+    """Answer GET /_hrms/ses/sent with the mail moto's SES captured (`hrms mail` reads it; hrms_tools.local.mail)."""
+    from hrms_tools.local.mail import serve_sent_mail
 
     wsgi = getattr(server, "_server", None)
     if wsgi is not None:

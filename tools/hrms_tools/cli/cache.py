@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from hrms.cli.context import console, print_json, use_local_stack
+from hrms_tools.cli.context import console, print_json, use_local_stack
 
 app = typer.Typer(help="Redis cache administration.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]

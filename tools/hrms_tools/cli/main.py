@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from hrms.cli import backup, cache, db, leave, mail, openapi, tenant
-from hrms.cli.context import DEFAULT_DATA_DIR, console, print_json, use_local_stack
 from hrms.errors import DomainError
+from hrms_tools.cli import backup, cache, db, leave, mail, openapi, tenant
+from hrms_tools.cli.context import DEFAULT_DATA_DIR, console, print_json, use_local_stack
 
 if TYPE_CHECKING:
-    from hrms.local.template import Template
+    from hrms_tools.local.template import Template
 
 app = typer.Typer(help="HRMS Serverless: local runtime and operations.", no_args_is_help=True)
 app.add_typer(tenant.app, name="tenant")
@@ -51,7 +51,7 @@ ParameterOverridesOpt = Annotated[
 
 
 def _runtime_options(env_vars: Path | None, parameter_overrides: list[str] | None) -> dict[str, Any]:
-    from hrms.local.env import load_env_vars, parse_parameter_overrides
+    from hrms_tools.local.env import load_env_vars, parse_parameter_overrides
 
     try:
         return {
@@ -63,7 +63,7 @@ def _runtime_options(env_vars: Path | None, parameter_overrides: list[str] | Non
 
 
 def _load_template(template: Path, function: str | None = None) -> Template:
-    from hrms.local.template import Template
+    from hrms_tools.local.template import Template
 
     spec = Template.load(template)
     if function is not None and function not in spec.functions:
@@ -89,7 +89,7 @@ def dev(
 ) -> None:
     """Start the embedded stack, migrate, serve the API like API Gateway, fire the template's schedules and
     run its queue workers."""
-    from hrms.local.devserver import run_dev
+    from hrms_tools.local.devserver import run_dev
 
     options = _runtime_options(env_vars, parameter_overrides)
     try:
@@ -310,8 +310,8 @@ def _invoke_once(
 
     from rich.console import Console
 
-    from hrms.local.invoker import error_document
-    from hrms.local.runtime import LocalRuntime, RuntimeOptions
+    from hrms_tools.local.invoker import error_document
+    from hrms_tools.local.runtime import LocalRuntime, RuntimeOptions
 
     options = RuntimeOptions(**_runtime_options(env_vars, parameter_overrides))
     saved = dict(os.environ)

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from hrms.backup.common import Progress as BackupProgress
 from hrms.backup.models import BackupInfo
-from hrms.cli.context import console, print_json, use_local_stack
+from hrms_tools.cli.context import console, print_json, use_local_stack
 
 app = typer.Typer(help="Backups of the database and of tenant schemas to S3, and restores.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]

@@ -12,7 +12,7 @@
   (or hangs) on its own; the pool slot is freed at once, as Lambda frees it.
 - Environment: everything runs in one process, so per-function differences from the process
   environment reach the function through `hrms.config.settings()` (set per invocation, in the
-  container's thread only); see hrms.local.runtime.
+  container's thread only); see hrms_tools.local.runtime.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
-from hrms.local.schedule import ACCOUNT_ID, REGION
-from hrms.local.template import FunctionSpec
 from hrms.redaction import ScrubbingFilter
+from hrms_tools.local.schedule import ACCOUNT_ID, REGION
+from hrms_tools.local.template import FunctionSpec
 
 log = logging.getLogger("local-runtime")  # not under "hrms": Powertools filters those off the root handlers
 log.addFilter(ScrubbingFilter())
@@ -220,7 +220,7 @@ class Container:
                 self._thread.start()
 
     def _serve(self) -> None:
-        from hrms.local.logs import isolate_log_keys
+        from hrms_tools.local.logs import isolate_log_keys
 
         while (job := self._jobs.get()) is not None:
             try:

@@ -1,8 +1,8 @@
 """The local runtime: template + options -> per-function environments, container pools, hot reload,
 and the pollers of the template's SQS event sources (`runtime.queues`, started by `hrms dev` and the
-e2e gateway fixture; hrms.local.queues).
+e2e gateway fixture; hrms_tools.local.queues).
 
-Environment, in one process. Every function's environment is resolved (hrms.local.env). What all
+Environment, in one process. Every function's environment is resolved (hrms_tools.local.env). What all
 functions share is meant to live in the process environment (`hrms dev` and `hrms invoke` put it
 there with `LocalRuntime.for_process`); what differs per function (e.g. MIGRATION_WORKERS, or a
 variable `--env-vars` sets for one function) reaches that function through its own
@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hrms.local.env import Environments, resolve_environments
-from hrms.local.invoker import Containers, FunctionTimeout, Throttled, log
-from hrms.local.queues import QueuePollers, SqsSourceSpec
-from hrms.local.reloader import Reloader
-from hrms.local.schedule import ScheduleSpec
-from hrms.local.template import Template
+from hrms_tools.local.env import Environments, resolve_environments
+from hrms_tools.local.invoker import Containers, FunctionTimeout, Throttled, log
+from hrms_tools.local.queues import QueuePollers, SqsSourceSpec
+from hrms_tools.local.reloader import Reloader
+from hrms_tools.local.schedule import ScheduleSpec
+from hrms_tools.local.template import Template
 
 _CLIENT_PREFIXES = ("DATABASE_", "PG_POOL_", "PG_CONNECT_", "PG_STATEMENT_", "REDIS_", "MONGODB_", "AWS_")
 
