@@ -19,15 +19,36 @@ OPENAPI_VENV := .venv-openapi
 OPENAPI_CLIENT := openapi-python-client==0.29.1
 OPENAPI_INSTALLED := $(OPENAPI_VENV)/.installed-$(OPENAPI_CLIENT)
 
-.PHONY: install dev test lint unit bench clean sam build ca-bundle openapi-client
+# uv.lock is the one lock of the project's dependencies (runtime, tools, dev; this machine and Lambda alike).
+# uv, pinned, lives in a virtualenv of its own; `make install` syncs .venv to the lock exactly (hrms and
+# hrms_tools editable), and fails if a pyproject.toml changed since the lock: then run `make lock`.
+UV_VENV := .venv-uv
+UV_PIN := uv==0.13.9
+UV := $(UV_VENV)/bin/uv
+UV_INSTALLED := $(UV_VENV)/.installed-$(UV_PIN)
+UV_ENV := UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never
 
-$(INSTALLED): pyproject.toml tools/pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]' -e ./tools
+.PHONY: install lock uv dev test lint unit bench clean sam build ca-bundle openapi-client pg15
+
+$(UV_INSTALLED):
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install --quiet $(UV_PIN)
+	touch $@
+
+uv: $(UV_INSTALLED)
+
+$(INSTALLED): $(UV_INSTALLED) uv.lock pyproject.toml tools/pyproject.toml
+	$(UV_ENV) $(UV) sync --quiet --locked --all-packages --extra dev --python $(PYTHON)
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
+
+## After changing a pin in pyproject.toml or tools/pyproject.toml: re-lock (uv.lock), sync .venv, regenerate
+## layers/shared/requirements.txt. Newer transitive versions: `$(UV) lock --upgrade`, then `make lock`.
+lock: uv
+	$(UV_ENV) $(UV) lock
+	$(MAKE) install
+	$(BIN)/python scripts/layer_requirements.py
 
 $(SAM_INSTALLED):
 	$(PYTHON) -m venv $(SAM_VENV)
@@ -42,6 +63,25 @@ $(OPENAPI_INSTALLED):
 	touch $@
 
 openapi-client: $(OPENAPI_INSTALLED)
+
+# PostgreSQL 15, the oldest supported major (the migrations use NULLS NOT DISTINCT), for tests/pg15 (the
+# embedded stack is 18): Debian's server package, installed once. Its postinst would create a cluster
+# "main" on port 5432 (and start it where services may start): postgresql-common comes first and is told
+# not to (create_main_cluster = false, as the postgres Docker images do); tests/pg15 runs its own server.
+# `apt-get update` only when the package lists lack it or are too old to download it.
+PG15_BIN := /usr/lib/postgresql/15/bin
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends
+
+$(PG15_BIN)/postgres:
+	$(APT_GET) install --download-only postgresql-15 || { $(APT_GET) update && $(APT_GET) install --download-only postgresql-15; }
+	$(APT_GET) install postgresql-common
+	$(SUDO) pg_conftool /etc/postgresql-common/createcluster.conf set create_main_cluster false
+	$(APT_GET) install postgresql-15
+	test -x $@
+
+## PostgreSQL 15's server binaries in $(PG15_BIN) (nothing to do when there)
+pg15: $(PG15_BIN)/postgres
 
 ## sam validate --lint, then sam build (native, arm64: both layers and every function) into .aws-sam/build
 build: sam
@@ -74,7 +114,7 @@ dev: install
 	$(BIN)/hrms dev
 
 ## Lint, type-check, lint the template, sam validate + sam build, then the whole test suite (unit, integration, e2e, build)
-test: install lint build openapi-client
+test: install lint build openapi-client pg15
 	$(BIN)/pytest --cov=hrms --cov-report=term:skip-covered
 
 lint: install
@@ -82,6 +122,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
+	$(BIN)/python scripts/layer_requirements.py --check
 
 unit: install
 	$(BIN)/pytest tests/unit
@@ -91,4 +132,4 @@ bench: install
 	$(BIN)/python benchmarks/tenancy.py
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(OPENAPI_VENV) .aws-sam .hrms .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) $(SAM_VENV) $(OPENAPI_VENV) $(UV_VENV) .aws-sam .hrms .pytest_cache .mypy_cache .ruff_cache .coverage
