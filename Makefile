@@ -71,13 +71,14 @@ openapi-client: $(OPENAPI_INSTALLED)
 # `apt-get update` only when the package lists lack it or are too old to download it.
 PG15_BIN := /usr/lib/postgresql/15/bin
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
-APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends
+APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -y -qq -o Dpkg::Use-Pty=0
+APT_INSTALL := $(APT_GET) install --no-install-recommends
 
 $(PG15_BIN)/postgres:
-	$(APT_GET) install --download-only postgresql-15 || { $(APT_GET) update && $(APT_GET) install --download-only postgresql-15; }
-	$(APT_GET) install postgresql-common
+	$(APT_INSTALL) --download-only postgresql-15 || { $(APT_GET) update && $(APT_INSTALL) --download-only postgresql-15; }
+	$(APT_INSTALL) postgresql-common
 	$(SUDO) pg_conftool /etc/postgresql-common/createcluster.conf set create_main_cluster false
-	$(APT_GET) install postgresql-15
+	$(APT_INSTALL) postgresql-15
 	test -x $@
 
 ## PostgreSQL 15's server binaries in $(PG15_BIN) (nothing to do when there)
