@@ -66,6 +66,8 @@ def test_back_up_list_validate_and_restore_a_tenant(client, platform, tenant):
     backup = created.json()
     assert backup["key"].startswith(f"backups/schemas/{tenant.schema_name}/backup_schema_")
     assert backup["sizeBytes"] > 0 and len(backup["sha256"]) == 64 and backup["schema"] == tenant.schema_name
+    assert backup["mongo"]["key"] == keys.mongo_key(backup["key"]) and len(backup["mongo"]["sha256"]) == 64
+    assert set(backup["mongo"]["counts"]) >= {"TenantSettings", "FeatureFlag", "Appraisal", "DocumentMetadata"}
 
     listed = client.get(
         "/admin/backups", params={"kind": "schema", "tenantId": str(tenant.tenant_id)}, headers=platform
@@ -74,7 +76,7 @@ def test_back_up_list_validate_and_restore_a_tenant(client, platform, tenant):
     items = listed.json()["items"]
     assert [item["key"] for item in items] == [backup["key"]]
     assert {"key", "kind", "schema", "sizeBytes", "sha256", "createdAt"} <= set(items[0])
-    assert items[0]["sha256"] == backup["sha256"]
+    assert items[0]["sha256"] == backup["sha256"] and items[0]["mongo"] == backup["mongo"]
 
     validated = client.post("/admin/backups/validate", json={"key": backup["key"]}, headers=platform)
     assert validated.status_code == 200, validated.text
@@ -85,6 +87,11 @@ def test_back_up_list_validate_and_restore_a_tenant(client, platform, tenant):
         "sha256": True,
         "gzip": True,
         "trailer": True,
+        "mongoSize": True,
+        "mongoSha256": True,
+        "mongoGzip": True,
+        "mongoEndMarker": True,
+        "mongoCounts": True,
         "trialRestore": None,
     }
 
@@ -97,7 +104,30 @@ def test_back_up_list_validate_and_restore_a_tenant(client, platform, tenant):
     assert result["restoredSchemas"] == [tenant.schema_name] and result["target"] == "live"
     assert result["rowCounts"][f"{tenant.schema_name}.employees"] == 8
     assert result["safetyBackupKey"] in schema_keys(tenant.schema_name)
+    assert result["mongoCounts"] == backup["mongo"]["counts"]
     assert checksums(tenant.schema_name) == before
+
+
+def test_while_a_restore_holds_a_tenant_its_writes_answer_503_with_retry_after_and_reads_go_on(
+    client, tenant, admin_token
+):
+    with transaction() as conn:  # the freeze a running restore holds (hrms.backup.restore)
+        conn.execute(
+            "INSERT INTO public.tenant_write_freezes (tenant_id, operation_id, reason, retry_after_s)"
+            " VALUES (%s, %s, 'restore', 17)",
+            (tenant.tenant_id, uuid.uuid4().hex),
+        )
+    try:
+        write = client.post("/departments", json={"name": "Frozen", "code": "FRZ"}, headers=bearer(admin_token))
+        read = client.get("/departments", headers=bearer(admin_token))
+    finally:
+        with transaction() as conn:
+            conn.execute("DELETE FROM public.tenant_write_freezes WHERE tenant_id = %s", (tenant.tenant_id,))
+    assert_problem(write, 503)
+    assert write.headers["retry-after"] == "17"
+    assert read.status_code == 200, read.text
+    again = client.post("/departments", json={"name": "Thawed", "code": "THW"}, headers=bearer(admin_token))
+    assert again.status_code == 201, again.text
 
 
 def test_full_backup_through_the_api(client, platform):

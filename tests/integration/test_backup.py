@@ -134,7 +134,8 @@ def scramble(schema: str) -> None:
 
 
 def schema_keys(schema: str) -> list[str]:
-    return sorted(o["Key"] for o in storage.list_objects(keys.schema_prefix(schema)))
+    """The schema's backups (their dumps' keys; each MongoDB part lies beside its dump)."""
+    return sorted(o["Key"] for o in storage.list_objects(keys.schema_prefix(schema)) if keys.parse(o["Key"]))
 
 
 def unfinished_uploads() -> list[dict[str, Any]]:
@@ -176,21 +177,30 @@ def other_tenant(platform_actor: Any) -> Any:
 
 @pytest.fixture
 def own_database(stack: Any, reset_clients: None) -> Iterator[str]:
-    """A fresh, migrated database that is THE live database of one test (a full restore replaces it all)."""
+    """A fresh, migrated database (and MongoDB database) that is THE live one of one test (a full restore
+    replaces it all)."""
+    from hrms.backup import mongo_part
     from hrms.migrations import runner
 
     name = f"hrms_live_{secrets.token_hex(4)}"
-    original = os.environ["DATABASE_URL"]
+    original, original_mongo = os.environ["DATABASE_URL"], os.environ.get("MONGODB_DATABASE")
     server = pgtools.live()
     with server.connect() as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     os.environ["DATABASE_URL"] = make_conninfo(original, dbname=name)
+    os.environ["MONGODB_DATABASE"] = name
     _forget_database()
     try:
         runner.up()
         yield name
     finally:
+        for mongo_db in (name, f"{name}_staging"):
+            mongo_part.drop_database(mongo_db)
         os.environ["DATABASE_URL"] = original
+        if original_mongo is None:
+            os.environ.pop("MONGODB_DATABASE", None)
+        else:
+            os.environ["MONGODB_DATABASE"] = original_mongo
         _forget_database()
         with server.connect() as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

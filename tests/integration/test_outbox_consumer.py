@@ -153,3 +153,25 @@ def test_a_body_that_is_no_outbox_event_fails_so_it_reaches_the_dead_letter_queu
     assert [e.event_id for _, e in handle.calls] == [good.event_id]
     [refused] = [line for line in logs if line["message"].startswith("Not an outbox event")]
     assert refused["messageId"] == "junk" and refused["level"] == "ERROR"
+
+
+def test_events_of_a_tenant_whose_writes_are_frozen_wait_for_the_next_delivery(t, logs):
+    # GIVEN the tenant frozen by a restore (or a move): its workers must not write what the restore replaces
+    with transaction() as conn:
+        conn.execute(
+            "INSERT INTO public.tenant_write_freezes (tenant_id, operation_id, reason) VALUES (%s, %s, 'restore')",
+            (t.tenant_id, uuid4().hex),
+        )
+    sent, handle = envelope(t.tenant_id), Recorder()
+    try:
+        response = consume(event(record(sent.body(), "m-frozen")), None, handle)
+    finally:
+        with transaction() as conn:
+            conn.execute("DELETE FROM public.tenant_write_freezes WHERE tenant_id = %s", (t.tenant_id,))
+    # THEN the record fails unhandled (SQS delivers it again) ...
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-frozen"}]}
+    assert handle.calls == []
+    assert any(line["message"].startswith("The tenant's writes are frozen") for line in logs)
+    # ... and once the freeze is lifted the same record is handled
+    assert consume(event(record(sent.body(), "m-frozen", receives=2)), None, handle) == {"batchItemFailures": []}
+    assert [e.event_id for _, e in handle.calls] == [sent.event_id]

@@ -33,7 +33,7 @@ def _settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def _admitted_as_in_context(monkeypatch: pytest.MonkeyPatch) -> None:
     """No database here: the caller is whoever the authorizer context names (a unit-test stub)."""
 
-    def admit(context: dict[str, Any]) -> Actor:
+    def admit(context: dict[str, Any], *, writing: bool = False) -> Actor:
         return Actor(context["userId"], context["role"], Tenant(UUID(context["tenantId"]), context["schemaName"]))
 
     monkeypatch.setattr(credentials, "admit", admit)

@@ -72,3 +72,11 @@ class TooManyRequests(DomainError):
 class DependencyDown(DomainError):
     status = 503
     title = "Service unavailable"
+
+
+class WritesFrozen(DependencyDown):
+    """503 with a Retry-After header: the tenant's data is being replaced (a restore); writes wait."""
+
+    def __init__(self, detail: str, *, retry_after_s: int, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after_s = max(1, retry_after_s)

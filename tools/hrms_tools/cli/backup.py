@@ -1,4 +1,5 @@
-"""`hrms backup ...`: full and schema backups to S3, list, validate, cleanup and restore."""
+"""`hrms backup ...`: full and schema backups to S3 (PostgreSQL dump and MongoDB part), list, validate,
+cleanup, restore and recover (restores that died midway)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,9 @@ def _print_backup(info: BackupInfo, as_json: bool) -> None:
         print_json(info)
         return
     console.print(f"[green]✓[/green] {info.key}\n  {info.size_bytes:,} bytes, sha256 {info.sha256}")
+    if info.mongo:
+        part, documents = info.mongo, sum(info.mongo.counts.values())
+        console.print(f"  MongoDB part: {part.size_bytes:,} bytes, {documents:,} documents, sha256 {part.sha256}")
 
 
 @app.command()
@@ -101,10 +105,11 @@ def list_(
     if as_json:
         print_json([item.model_dump(mode="json", by_alias=True) for item in items])
         return
-    table = Table("created (UTC)", "size")
+    table = Table("created (UTC)", "size", "MongoDB docs")
     table.add_column("key (says kind and schema)", overflow="fold")
     for item in items:
-        table.add_row(f"{item.created_at:%Y-%m-%d %H:%M:%S}", f"{item.size_bytes:,}", item.key)
+        documents = f"{sum(item.mongo.counts.values()):,}" if item.mongo else "-"
+        table.add_row(f"{item.created_at:%Y-%m-%d %H:%M:%S}", f"{item.size_bytes:,}", documents, item.key)
     console.print(table)
 
 
@@ -114,7 +119,8 @@ def validate(
     trial_restore: Annotated[bool, typer.Option(help="Also restore into a scratch database, then drop it.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Check a backup: metadata, size, sha256, gzip integrity and dump trailer (exit 1 if invalid)."""
+    """Check both parts of a backup: metadata, sizes, sha256s, gzip, dump trailer, MongoDB end marker and
+    counts (exit 1 if invalid)."""
     use_local_stack()
     from hrms.backup import service
 
@@ -181,3 +187,25 @@ def restore(
     if result.safety_backup_key:
         console.print(f"  safety backup: {result.safety_backup_key}")
     console.print(f"  schemas: {len(result.restored_schemas)}, rows: {sum(result.row_counts.values()):,}")
+    if result.mongo_counts is not None:
+        console.print(f"  MongoDB documents: {sum(result.mongo_counts.values()):,}")
+
+
+@app.command()
+def recover(
+    older_than: Annotated[
+        float, typer.Option(help="Only restores idle this many seconds (default 900: none is still running).")
+    ] = 900.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Finish or roll back tenant restores that died midway, from their journal, and lift their write freeze."""
+    use_local_stack()
+    from hrms.backup import service
+
+    done = service.recover_restores(older_than_s=older_than)
+    if as_json:
+        print_json(done)
+        return
+    for item in done:
+        console.print(f"[green]✓[/green] {item['schema']}: {item['action']} ({item['operation']})")
+    console.print(f"{len(done)} restore(s) recovered")

@@ -173,6 +173,8 @@ class EmbeddedStack:
         s3 = boto3.client("s3", **kwargs)
         for bucket in BUCKETS:
             s3.create_bucket(Bucket=bucket)
+        # As in template.yaml: the documents bucket keeps every version (a restored document names its own).
+        s3.put_bucket_versioning(Bucket=BUCKETS[1], VersioningConfiguration={"Status": "Enabled"})
         secretsmanager = boto3.client("secretsmanager", **kwargs)
         secretsmanager.create_secret(Name=JWT_SECRET_ID, SecretString=self.jwt_secret())
         secretsmanager.create_secret(Name=PII_KEY_SECRET_ID, SecretString=self.pii_key())

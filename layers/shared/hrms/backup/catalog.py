@@ -1,5 +1,8 @@
 """Listing backups: filtered by kind, schema and date, newest first, keyset-paginated.
 
+A backup is listed once, by its PostgreSQL dump's key, with its MongoDB part (`keys.mongo_key`) described
+from the dump's metadata: the parts are one backup, and MongoDB part keys never parse as backup keys.
+
 What a backup is and when it was taken comes from its key, so listing needs no per-object calls;
 only the page that is returned is enriched from each object's metadata (sha256, server version).
 """
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from hrms.backup import keys, storage
-from hrms.backup.models import BackupInfo
+from hrms.backup.models import BackupInfo, MongoPartInfo
 from hrms.errors import NotFound
 from hrms.pagination import DEFAULT_LIMIT, Page, decode_keyset, encode_cursor
 
@@ -111,4 +114,18 @@ def describe(item: Listed) -> BackupInfo | None:
         created_at=item.parsed.created_at,
         server_version=meta.get("pg-version"),
         reason=meta.get("reason"),
+        mongo=mongo_info(item.parsed.key, meta),
+    )
+
+
+def mongo_info(key: str, meta: dict[str, str]) -> MongoPartInfo | None:
+    """The MongoDB part as the dump's metadata describes it; None for a backup without one."""
+    if not meta.get("mongo-sha256"):
+        return None
+    size = meta.get("mongo-size", "")
+    return MongoPartInfo(
+        key=keys.mongo_key(key),
+        size_bytes=int(size) if size.isdigit() else 0,
+        sha256=meta["mongo-sha256"],
+        counts=keys.parse_counts(meta.get("mongo-counts")) or {},
     )

@@ -1,8 +1,10 @@
 """Retention: delete backups older than N days, but always keep the newest K of each kind and schema.
 
 The clock is injectable (tests, and "what would go on date X" questions). A dry run reports the
-same list without deleting. Leftovers of interrupted uploads older than a day (temporary objects
-under `backups/incoming/`, multipart uploads never completed) are removed as well.
+same list without deleting. A backup's two parts go together: its PostgreSQL dump (the key listed)
+and its MongoDB part beside it. Leftovers of interrupted backups older than a day (temporary objects
+under `backups/incoming/`, multipart uploads never completed, MongoDB parts whose dump was never
+published) are removed as well.
 """
 
 from __future__ import annotations
@@ -51,8 +53,9 @@ def cleanup(
     expired = plan(listed, retention_days=retention_days, keep_last=keep_last, clock=clock)
     stale = 0
     if not dry_run:
-        failed = storage.delete(expired)
-        expired = [key for key in expired if key not in set(failed)]
+        failed = set(storage.delete(expired))
+        storage.delete([keys.mongo_key(key) for key in expired if key not in failed])  # a leftover is an orphan
+        expired = [key for key in expired if key not in failed]
         stale = _remove_stale_uploads(clock)
     logger.info(
         "Backup cleanup",
@@ -72,6 +75,13 @@ def _remove_stale_uploads(clock: Clock) -> int:
     cutoff = clock() - STALE_UPLOAD
     stale_objects = [obj["Key"] for obj in storage.list_objects(keys.INCOMING_PREFIX) if obj["LastModified"] < cutoff]
     removed = len(stale_objects) - len(storage.delete(stale_objects))
+    listed = {obj["Key"]: obj["LastModified"] for obj in storage.list_objects(keys.PREFIX)}
+    orphans = [
+        key
+        for key, modified in listed.items()
+        if (dump := keys.of_mongo_key(key)) is not None and dump not in listed and modified < cutoff
+    ]
+    removed += len(orphans) - len(storage.delete(orphans))
     for upload in storage.stale_uploads(keys.PREFIX):
         if upload["Initiated"] < cutoff:
             storage.abort_upload(upload["Key"], upload["UploadId"])

@@ -3,6 +3,11 @@
 - full:   `backups/YYYY/M/backup_full_<ts>.sql.gz`                 (month not zero-padded)
 - schema: `backups/schemas/<schema>/backup_schema_<ts>.sql.gz`
 
+Each backup has two parts under one id: the PostgreSQL dump at the key above, and the MongoDB part
+(the same scope's documents) beside it, `<same key without .sql.gz>.mongo.gz` (`mongo_key`). The
+PostgreSQL object is the backup: it is published last, and its metadata describes both parts; a
+MongoDB part without its dump is an interrupted backup that cleanup removes.
+
 `<ts>` is the UTC ISO 8601 time with `-` for `:` and milliseconds, e.g. `2025-01-15T10-30-00.123Z`,
 so keys sort chronologically within a schema's folder and contain no characters that need escaping.
 Uploads in progress live under `backups/incoming/` and never match these patterns.
@@ -23,6 +28,7 @@ PREFIX = "backups/"
 SCHEMAS_PREFIX = "backups/schemas/"
 INCOMING_PREFIX = "backups/incoming/"
 SUFFIX = ".sql.gz"
+MONGO_SUFFIX = ".mongo.gz"
 
 _TS = r"(?P<ts>\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z)"
 _FULL = re.compile(rf"^backups/(?P<year>\d{{4}})/(?P<month>[1-9]|1[0-2])/backup_full_{_TS}\.sql\.gz$")
@@ -65,6 +71,16 @@ def schema_key(schema_name: str, moment: datetime) -> str:
     return f"{SCHEMAS_PREFIX}{checked_schema_name(schema_name)}/backup_schema_{stamp(moment)}{SUFFIX}"
 
 
+def mongo_key(key: str) -> str:
+    """The key of the MongoDB part of the backup `key`."""
+    return key.removesuffix(SUFFIX) + MONGO_SUFFIX
+
+
+def of_mongo_key(key: str) -> str | None:
+    """The backup key a MongoDB part belongs to (None if `key` is no MongoDB part)."""
+    return key.removesuffix(MONGO_SUFFIX) + SUFFIX if key.endswith(MONGO_SUFFIX) else None
+
+
 def schema_prefix(schema_name: str) -> str:
     return f"{SCHEMAS_PREFIX}{checked_schema_name(schema_name)}/"
 
@@ -96,3 +112,20 @@ def parse_or_invalid(key: str) -> BackupKey:
             errors=[{"field": "key", "type": "backup_key", "message": "expected a key listed by GET /admin/backups"}],
         )
     return parsed
+
+
+def parse_counts(text: str | None) -> dict[str, int] | None:
+    """The `mongo-counts` metadata value ("Coll=n,Coll=n") as a dict; None if absent or malformed."""
+    if not text:
+        return None
+    counts: dict[str, int] = {}
+    for item in text.split(","):
+        name, _, number = item.partition("=")
+        if not number.isdigit():
+            return None
+        counts[name] = int(number)
+    return counts
+
+
+def format_counts(counts: dict[str, int]) -> str:
+    return ",".join(f"{name}={n}" for name, n in sorted(counts.items()))

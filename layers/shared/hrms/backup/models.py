@@ -28,6 +28,15 @@ class NewBackup(InputModel):
         return self
 
 
+class MongoPartInfo(ApiModel):
+    """The MongoDB part of a backup (stored beside the PostgreSQL dump, same backup id)."""
+
+    key: str
+    size_bytes: int
+    sha256: str | None = None
+    counts: dict[str, int] = Field(default_factory=dict, description="documents per collection")
+
+
 class BackupInfo(ApiModel):
     key: str
     kind: Kind
@@ -37,6 +46,9 @@ class BackupInfo(ApiModel):
     created_at: datetime
     server_version: str | None = None
     reason: str | None = None
+    mongo: MongoPartInfo | None = Field(
+        default=None, description="The MongoDB part; null for backups taken before backups had one."
+    )
 
 
 class ValidateRequest(InputModel):
@@ -51,6 +63,7 @@ class Validation(ApiModel):
     problems: list[str]
     size_bytes: int
     sha256: str
+    mongo: MongoPartInfo | None = None
 
 
 class RestoreRequest(InputModel):
@@ -67,6 +80,9 @@ class RestoreResult(ApiModel):
     row_counts: dict[str, int]
     safety_backup_key: str | None = None
     schema_version: int | None = None
+    mongo_counts: dict[str, int] | None = Field(
+        default=None, description="Documents per MongoDB collection after the restore (the tenant's, for one tenant)."
+    )
     duration_ms: int
 
 

@@ -26,7 +26,7 @@ from psycopg.rows import DictRow, dict_row
 from hrms.backup import repo
 from hrms.backup.common import BackupFailed
 from hrms.config import settings
-from hrms.db import postgres
+from hrms.db import cells, postgres
 from hrms.errors import DependencyDown, Invalid
 
 LAYER_BIN = Path("/opt/bin")  # where the pgtools layer puts pg_dump, pg_restore and psql in Lambda
@@ -51,6 +51,7 @@ class Database:
     name: str  # "live", or the name of a restore target
     params: dict[str, str]
     password: str | None = field(default=None, repr=False)
+    cell: str | None = None  # the cell, for "live": the control database is `default`
 
     @classmethod
     def from_url(cls, name: str, url: str, credentials: dict[str, str] | None = None) -> Database:
@@ -78,8 +79,9 @@ class Database:
         return replace(self, params={**self.params, "dbname": dbname})
 
     def describe(self) -> str:
-        """For messages and logs: target name, host and database, no credentials."""
-        return f"{self.name} ({self.params.get('host', 'localhost')}/{self.dbname})"
+        """For messages and logs: target name (and cell), host and database, no credentials."""
+        name = self.name if self.cell in (None, cells.DEFAULT) else f"{self.name} cell {self.cell}"
+        return f"{name} ({self.params.get('host', 'localhost')}/{self.dbname})"
 
     def env(self) -> dict[str, str]:
         """The environment of a tool connecting here."""
@@ -105,9 +107,15 @@ class Database:
             raise DependencyDown(f"The database {self.describe()} is unavailable.") from exc
 
 
-def live() -> Database:
-    """The application's database (DATABASE_URL, credentials from Secrets Manager when configured)."""
-    return Database.from_url("live", settings().database_url, postgres.credentials())
+def live(cell: str = cells.DEFAULT) -> Database:
+    """The application's database in a cell (`default`: DATABASE_URL, the control database), with the
+    credentials from Secrets Manager when configured."""
+    return replace(Database.from_url("live", cells.cell(cell).url, postgres.credentials(cell)), cell=cell)
+
+
+def live_of_schema(schema: str) -> Database:
+    """The live database of the cell holding a tenant schema (the registry says which)."""
+    return live(cells.cell_of_schema(schema))
 
 
 def restore_targets() -> dict[str, str]:
@@ -227,11 +235,26 @@ class Process:
         self._reader.join(timeout=5)
         return code
 
+    def wait_for(self, line: str, timeout_s: float = 3600.0) -> bool:
+        """Wait until the tool writes `line` on stderr (True) or exits first (False)."""
+        import time
+
+        wanted = line.encode()
+        ends = time.monotonic() + timeout_s
+        while time.monotonic() < ends:
+            if any(seen.strip() == wanted for seen in list(self._stderr)):
+                return True
+            if self.proc.poll() is not None:
+                self._reader.join(timeout=1)
+                return any(seen.strip() == wanted for seen in list(self._stderr))
+            time.sleep(0.01)
+        return False
+
     def errors(self, lines: int = 5) -> str:
         """The last meaningful stderr lines, without passwords."""
         self._reader.join(timeout=1)
         text = b"".join(self._stderr).decode("utf-8", "replace")
-        kept = [line for line in text.strip().splitlines() if line.strip()]
+        kept = [line for line in text.strip().splitlines() if line.strip() and "hrms-restore-ready" not in line]
         return redact(" | ".join(kept[-lines:])) or "no error output"
 
     def kill(self) -> None:

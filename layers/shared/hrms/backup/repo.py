@@ -244,3 +244,85 @@ def drop_schemas(names: list[str]) -> list[sql.Composable]:
 def script(conn: Connection, statements: list[sql.Composable]) -> str:
     """`statements` as psql input, one per line."""
     return "".join(f"{statement.as_string(conn)};\n" for statement in statements)
+
+
+# ---------------------------------------------------------------- write freezes: the restore's journal
+
+
+@dataclass(frozen=True)
+class Freeze:
+    """A `public.tenant_write_freezes` row with its tenant's schema."""
+
+    tenant_id: UUID
+    schema_name: str
+    operation_id: str
+    reason: str
+    retry_after_s: int
+    backup_key: str | None
+    safety_backup_key: str | None
+    mongo_database: str | None
+    phase: str
+    pg_restored: bool
+    idle_s: float  # since the operation last recorded progress
+
+
+_FREEZE_FIELDS = sql.SQL(
+    "f.tenant_id, t.schema_name, f.operation_id, f.reason, f.retry_after_s, f.backup_key, f.safety_backup_key,"
+    " f.mongo_database, f.phase, f.pg_restored, extract(epoch FROM now() - f.updated_at)::float8 AS idle_s"
+)
+
+
+def start_freeze(
+    conn: Connection,
+    tenant_id: UUID,
+    operation_id: str,
+    *,
+    reason: str,
+    retry_after_s: int,
+    backup_key: str,
+    mongo_database: str,
+) -> bool:
+    """Freeze the tenant's writes for an operation; False if another operation froze them already."""
+    query = sql.SQL(
+        "INSERT INTO public.tenant_write_freezes"
+        " (tenant_id, operation_id, reason, retry_after_s, backup_key, mongo_database)"
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (tenant_id) DO NOTHING RETURNING operation_id"
+    )
+    values = (tenant_id, operation_id, reason, retry_after_s, backup_key, mongo_database)
+    return rows.scalar(conn, query, values) is not None
+
+
+def update_freeze(conn: Connection, operation_id: str, *, phase: str, safety_backup_key: str | None = None) -> None:
+    query = sql.SQL(
+        "UPDATE public.tenant_write_freezes SET phase = %s,"
+        " safety_backup_key = coalesce(%s, safety_backup_key), updated_at = now() WHERE operation_id = %s"
+    )
+    conn.execute(query, (phase, safety_backup_key, operation_id))
+
+
+def end_freeze(conn: Connection, operation_id: str) -> None:
+    conn.execute(sql.SQL("DELETE FROM public.tenant_write_freezes WHERE operation_id = %s"), (operation_id,))
+
+
+def freezes(conn: Connection, reason: str) -> list[Freeze]:
+    query = sql.SQL(
+        "SELECT {} FROM public.tenant_write_freezes f JOIN public.tenants t ON t.id = f.tenant_id"
+        " WHERE f.reason = %s ORDER BY f.started_at"
+    ).format(_FREEZE_FIELDS)
+    return rows.many(conn, Freeze, query, (reason,))
+
+
+def freeze_of(conn: Connection, operation_id: str) -> Freeze | None:
+    query = sql.SQL(
+        "SELECT {} FROM public.tenant_write_freezes f JOIN public.tenants t ON t.id = f.tenant_id"
+        " WHERE f.operation_id = %s"
+    ).format(_FREEZE_FIELDS)
+    return rows.one(conn, Freeze, query, (operation_id,))
+
+
+def pg_restored_marker(operation_id: str) -> sql.Composed:
+    """Run by psql inside the restore's transaction: the journal says the PostgreSQL part committed
+    exactly when it did."""
+    return sql.SQL(
+        "UPDATE public.tenant_write_freezes SET pg_restored = true, updated_at = now() WHERE operation_id = {}"
+    ).format(sql.Literal(operation_id))

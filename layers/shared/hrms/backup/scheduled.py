@@ -1,4 +1,6 @@
-"""The daily run of BackupFunction: a full backup, then every active tenant's schema in parallel.
+"""The daily run of BackupFunction: restores that died midway are settled first (their tenants' writes
+stay frozen until then, `restore.recover`), then a full backup, then every active tenant's schema in
+parallel; each backup has both parts, PostgreSQL and MongoDB.
 
 One failure does not stop the others; the run reports every failure and the handler then fails the
 invocation, which is what the CloudWatch alarm on the function's Errors watches. Near the Lambda
@@ -12,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from hrms.backup import dump, repo
+from hrms.backup import dump, repo, restore
 from hrms.backup.models import DailyReport
 from hrms.config import settings
 from hrms.db.postgres import transaction
@@ -31,6 +33,10 @@ def run_daily(*, deadline: float | None = None) -> DailyReport:
     """`deadline` is a time.monotonic() value (the Lambda's end); None: no limit."""
     failures: dict[str, str] = {}
     full_key = None
+    try:
+        restore.recover()
+    except DomainError as exc:  # e.g. MongoDB down: the frozen tenants wait for the next run (or the CLI)
+        failures["recover"] = exc.detail
     try:
         full_key = dump.backup_full(reason="scheduled", deadline=deadline).key
     except DomainError as exc:

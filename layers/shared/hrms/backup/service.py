@@ -4,7 +4,7 @@ are resolved to their schema here; the work is done by dump / catalog / validate
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from hrms.backup import catalog, cleanup, dump, keys, pgtools, repo, restore, validate
@@ -69,6 +69,11 @@ def restore_backup(
     keys.parse_or_invalid(key)
     schema = tenant_schema(tenant, target) if tenant is not None else None
     return restore.restore_backup(key, tenant_schema=schema, target=target, progress=progress)
+
+
+def recover_restores(*, older_than_s: float = restore.RECOVER_AFTER_S) -> list[dict[str, Any]]:
+    """Finish or roll back tenant restores that died midway (see `restore.recover`)."""
+    return restore.recover(older_than_s=older_than_s)
 
 
 def cleanup_backups(

@@ -1,28 +1,49 @@
-"""Validating a backup: metadata, size, sha256, gzip integrity and dump trailer in one streamed read;
-optionally a trial restore into a scratch database that is dropped afterwards."""
+"""Validating a backup, both parts: the PostgreSQL dump's metadata, size, sha256, gzip integrity and dump
+trailer in one streamed read, and the MongoDB part's size, sha256, gzip integrity, format, end marker
+and per-collection counts (against the dump's metadata) in another; optionally a trial restore of both
+into scratch databases (PostgreSQL and MongoDB) that are dropped afterwards.
+
+A backup taken before backups had a MongoDB part (no `mongo-sha256` in its metadata) has its MongoDB
+checks reported as null; it restores the PostgreSQL part only."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
 
-from hrms.backup import keys, load, pgtools, repo, storage
+from hrms.backup import catalog, keys, load, mongo_part, pgtools, repo, storage
 from hrms.backup.common import Progress, RestoreFailed, no_progress
-from hrms.backup.models import Validation
+from hrms.backup.models import MongoPartInfo, Validation
 from hrms.backup.stream import StreamCheck
-from hrms.errors import Invalid
+from hrms.errors import DomainError, Invalid, NotFound
 from hrms.observability import logger
 
 REQUIRED_METADATA = ("sha256", "size", "kind", "created-at", "pg-version")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Verified:
     parsed: keys.BackupKey
     info: storage.ObjectInfo
     checks: dict[str, bool | None]
     problems: list[str]
     sha256: str
+    mongo: storage.ObjectInfo | None = None  # the MongoDB part (None: a backup without one)
+    mongo_info: MongoPartInfo | None = None
+
+    @property
+    def tenant_id(self) -> str | None:
+        return self.info.metadata.get("tenant-id") if self.parsed.kind == "schema" else None
+
+    def mongo_check(self) -> mongo_part.PartCheck:
+        """A fresh check of the MongoDB part against the dump's metadata (for a second read of it)."""
+        meta = self.info.metadata
+        return mongo_part.PartCheck(
+            meta.get("mongo-sha256"),
+            _int(meta.get("mongo-size")),
+            keys.parse_counts(meta.get("mongo-counts")),
+            tenant_id=self.tenant_id,
+        )
 
     @property
     def valid(self) -> bool:
@@ -36,6 +57,7 @@ class Verified:
             problems=self.problems,
             size_bytes=self.info.size,
             sha256=self.sha256,
+            mongo=self.mongo_info,
         )
 
 
@@ -56,18 +78,73 @@ def verify(key: str, *, progress: Progress = no_progress) -> Verified:
             pass
         done += len(chunk)
         progress("validate", done, info.size)
-    checks: dict[str, bool | None] = {"metadata": not problems, **check.checks(), "trialRestore": None}
-    return Verified(parsed, info, checks, problems + check.problems(), check.sha256)
+    checks: dict[str, bool | None] = {"metadata": not problems, **check.checks()}
+    problems += check.problems()
+    verified = Verified(parsed, info, checks, problems, check.sha256, None, catalog.mongo_info(key, meta))
+    _verify_mongo(verified, progress)
+    checks["trialRestore"] = None
+    return verified
+
+
+MONGO_CHECKS = ("mongoSize", "mongoSha256", "mongoGzip", "mongoEndMarker", "mongoCounts")
+
+
+def _verify_mongo(verified: Verified, progress: Progress) -> None:
+    """Read the MongoDB part once and check it (checks stay null for a backup without one)."""
+    checks, problems = verified.checks, verified.problems
+    if verified.mongo_info is None:
+        checks.update(dict.fromkeys(MONGO_CHECKS))
+        return
+    try:
+        info = storage.head(verified.mongo_info.key)
+    except NotFound:
+        checks.update(dict.fromkeys(MONGO_CHECKS, False))
+        problems.append("the MongoDB part is missing")
+        return
+    verified.mongo = info
+    check = verified.mongo_check()
+    if info.metadata.get("sha256") != check.expected_sha256:
+        problems.append("the MongoDB part's own metadata names another sha256 than the dump's")
+    for _ in mongo_part.frames(info, check, progress, "validate"):
+        pass
+    checks.update(check.checks())
+    problems += check.problems()
 
 
 def validate_backup(key: str, *, trial_restore: bool = False, progress: Progress = no_progress) -> Validation:
     verified = verify(key, progress=progress)
     if trial_restore and verified.valid:
         problem = _trial_restore(verified, progress)
+        if problem is None and verified.mongo is not None:
+            problem = _trial_restore_mongo(verified, progress)
         verified.checks["trialRestore"] = problem is None
         if problem:
             verified.problems.append(f"trial restore failed: {problem}")
     return verified.as_validation()
+
+
+def _trial_restore_mongo(verified: Verified, progress: Progress) -> str | None:
+    """Load the MongoDB part into a new scratch database, compare its counts, drop it; the failure, if any."""
+    assert verified.mongo is not None
+    scratch = f"hrms_scratch_{secrets.token_hex(6)}"
+    check = verified.mongo_check()
+    try:
+        counts = mongo_part.replace_database(verified.mongo, check, scratch, progress)
+        loaded = mongo_part.counts_of(scratch, None)
+        if loaded != counts:
+            return f"MongoDB: the scratch database holds {loaded} documents, the part {counts}"
+        return None
+    except DomainError as exc:
+        return f"MongoDB: {exc.detail}"
+    finally:
+        try:
+            mongo_part.drop_database(scratch)
+        except Exception:
+            logger.warning("Could not drop a scratch MongoDB database", extra={"database": scratch}, exc_info=True)
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
 
 
 def _trial_restore(verified: Verified, progress: Progress) -> str | None:

@@ -3,6 +3,10 @@
 Documents come out typed as `StoredDocument` (built from the stored dict in `_stored` only);
 `tenantId` and `_pendingAudit` stay here. Delete is soft: `deletedAt` set, and every read here
 sees live documents only.
+
+`s3VersionId` pins the version of the object in the versioned documents bucket that the document is:
+recorded when its upload is first confirmed (`pin_version`), and by every backup for documents that
+have none yet (`hrms.backup.mongo_part`), so a restored document downloads the file as it was then.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class StoredDocument:
     s3_key: str
     created_at: datetime
     created_by: str
+    s3_version_id: str | None = None
 
 
 def insert(
@@ -68,6 +73,14 @@ def insert(
 def find_live(tenant: Tenant, document_id: str) -> StoredDocument | None:
     doc = collection(tenant, DOCS).find_one({"_id": document_id, "deletedAt": None})
     return None if doc is None else _stored(doc)
+
+
+def pin_version(tenant: Tenant, document_id: str, version_id: str) -> None:
+    """Record the object version a confirmed upload produced (only if none is recorded: the first wins).
+    Not audited: it names what the audited create already promised, and changes nothing a user sees."""
+    collection(tenant, DOCS).update_one(
+        {"_id": document_id, "deletedAt": None, "s3VersionId": None}, {"$set": {"s3VersionId": version_id}}
+    )
 
 
 def soft_delete(tenant: Tenant, actor: Actor, document_id: str) -> bool:
@@ -123,4 +136,5 @@ def _stored(doc: dict[str, Any]) -> StoredDocument:
         s3_key=doc["s3Key"],
         created_at=doc["createdAt"],
         created_by=doc["createdBy"],
+        s3_version_id=doc.get("s3VersionId"),
     )

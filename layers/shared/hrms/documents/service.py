@@ -5,11 +5,14 @@ covers the declared Content-Type and Content-Length, GET returns a short-lived p
 Scope: `all` (HR, admin) sees every document; `team` those about the caller's reporting line;
 `self` only those about the caller. With a `team`/`self` grant one deletes only documents one
 uploaded oneself (403 `filed-by-others`): a warning letter HR filed stays.
-Delete is soft (`deletedAt`); the object stays for the bucket's retention.
+Delete is soft (`deletedAt`); the object stays for the bucket's retention. The bucket is versioned:
+a document pins the object version it is (`s3VersionId`, recorded when its upload is first confirmed
+by GET /documents/{id}, or by a backup) and downloads are signed for that version.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from uuid import UUID, uuid4
 
@@ -52,8 +55,13 @@ def create_document(tenant: Tenant, actor: Actor, scope: str, body: NewDocument)
 
 
 def get_document(tenant: Tenant, actor: Actor, scope: str, document_id: UUID) -> Document:
+    """The document; the first time its upload is seen complete, the object's version is pinned to it."""
     doc = _visible_or_404(tenant, actor, scope, document_id)
-    return _public(doc, with_url=True).model_copy(update={"uploaded": storage.uploaded(doc.s3_key, doc.size_bytes)})
+    uploaded, version_id = storage.uploaded_version(doc.s3_key, doc.size_bytes, doc.s3_version_id)
+    if uploaded and version_id and doc.s3_version_id is None:
+        repo.pin_version(tenant, doc.document_id, version_id)
+        doc = replace(doc, s3_version_id=version_id)
+    return _public(doc, with_url=True).model_copy(update={"uploaded": uploaded})
 
 
 def delete_document(tenant: Tenant, actor: Actor, scope: str, document_id: UUID) -> None:
@@ -138,5 +146,5 @@ def _public(doc: repo.StoredDocument, *, with_url: bool) -> Document:
         s3_key=doc.s3_key,
         created_at=doc.created_at,
         created_by=doc.created_by,
-        download_url=storage.download_url(doc.s3_key, doc.file_name) if with_url else None,
+        download_url=storage.download_url(doc.s3_key, doc.file_name, doc.s3_version_id) if with_url else None,
     )

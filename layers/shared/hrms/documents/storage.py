@@ -39,31 +39,38 @@ def upload_url(key: str, content_type: str, size_bytes: int) -> str:
     )
 
 
-def download_url(key: str, file_name: str) -> str:
-    return str(
-        _presigner().generate_presigned_url(
-            "get_object",
-            Params={
-                "Bucket": settings().documents_bucket,
-                "Key": key,
-                "ResponseContentDisposition": f'attachment; filename="{_UNSAFE.sub("_", file_name)}"',
-            },
-            ExpiresIn=DOWNLOAD_TTL_S,
-        )
-    )
+def download_url(key: str, file_name: str, version_id: str | None = None) -> str:
+    """A presigned GET of the object; of its version `version_id` when the document pins one (the bucket
+    is versioned: an overwritten or restored document still downloads the file it names)."""
+    params = {
+        "Bucket": settings().documents_bucket,
+        "Key": key,
+        "ResponseContentDisposition": f'attachment; filename="{_UNSAFE.sub("_", file_name)}"',
+    }
+    if version_id:
+        params["VersionId"] = version_id
+    return str(_presigner().generate_presigned_url("get_object", Params=params, ExpiresIn=DOWNLOAD_TTL_S))
 
 
 def uploaded(key: str, size_bytes: int) -> bool:
     """Whether the presigned upload happened: the object exists with the declared size."""
+    return uploaded_version(key, size_bytes)[0]
+
+
+def uploaded_version(key: str, size_bytes: int, version_id: str | None = None) -> tuple[bool, str | None]:
+    """Whether the presigned upload happened (the object, or its pinned version, exists with the declared
+    size), and the version id S3 gave it (None in an unversioned bucket)."""
     from botocore.exceptions import ClientError
 
+    extra = {"VersionId": version_id} if version_id else {}
     try:
-        head = _presigner().head_object(Bucket=settings().documents_bucket, Key=key)
+        head = _presigner().head_object(Bucket=settings().documents_bucket, Key=key, **extra)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return False
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound", "NoSuchVersion", "400"):
+            return False, None
         raise
-    return bool(head["ContentLength"] == size_bytes)
+    found = head.get("VersionId")
+    return bool(head["ContentLength"] == size_bytes), None if found in (None, "", "null") else str(found)
 
 
 @cache

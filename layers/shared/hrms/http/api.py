@@ -175,7 +175,8 @@ class Api(APIGatewayRestResolver):
         """Step 1: the caller as they are now (None on public routes)."""
         if self.public:
             return None
-        actor = credentials.admit((event.get("requestContext") or {}).get("authorizer"))
+        writing = str(event.get("httpMethod") or "GET").upper() not in ("GET", "HEAD", "OPTIONS")
+        actor = credentials.admit((event.get("requestContext") or {}).get("authorizer"), writing=writing)
         if actor.must_change_password and not self.allow_temporary_password:
             raise Forbidden("Change your temporary password first (POST /auth/password).")
         return actor

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 
-from hrms.errors import DomainError, TooManyRequests
+from hrms.errors import DomainError, TooManyRequests, WritesFrozen
 
 T = TypeVar("T")
 
@@ -111,6 +111,6 @@ def problem(status: int, detail: str, /, *, errors: list[dict[str, Any]] | None 
 
 def problem_from(error: DomainError) -> Response:
     response = problem(error.status, error.detail, errors=error.errors, **error.extra)
-    if isinstance(error, TooManyRequests):
+    if isinstance(error, TooManyRequests | WritesFrozen):
         response.headers["Retry-After"] = str(error.retry_after_s)
     return response

@@ -10,7 +10,10 @@ Per record (Powertools' BatchProcessor, partial batch responses):
   in the queue's dead-letter queue, where it can be read;
 - the tenant is the envelope's, looked up in the public registry: only an `active` tenant's events
   are handled; those of an unknown, suspended or deleted tenant are logged and dropped (deleted from
-  the queue, not retried: retrying cannot make them actionable);
+  the queue, not retried: retrying cannot make them actionable); while the tenant's writes are frozen
+  (a restore or a move: `public.tenant_write_freezes` in its cell) the record fails without being
+  handled, so a worker writes nothing that the restore would lose or the move leave behind: SQS
+  delivers it again after the queue's visibility timeout, longer than such a freeze lasts;
 - `handle(tenant, envelope)` runs with tenant_id, eventId and type in every log line; if it raises,
   the record is reported in `batchItemFailures` (the event source mapping needs
   `FunctionResponseTypes: [ReportBatchItemFailures]`): SQS makes it visible again after the queue's
@@ -28,10 +31,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from hrms.db import cells
 from hrms.db.postgres import transaction
+from hrms.errors import WritesFrozen
 from hrms.observability import logger
 from hrms.outbox.envelope import Envelope
-from hrms.outbox.store import registered_tenant
+from hrms.outbox.store import registered_tenant, write_freeze
 from hrms.tenancy import Tenant
 
 Handle = Callable[[Tenant, Envelope], None]
@@ -84,4 +89,9 @@ def _active_tenant(envelope: Envelope) -> Tenant | None:
             extra={"tenantStatus": found.status if found else "unknown"},
         )
         return None
+    with transaction(cells.cell_of(found.tenant_id)) as conn:
+        retry_after_s = write_freeze(conn, found.tenant_id)
+    if retry_after_s is not None:
+        logger.warning("The tenant's writes are frozen (a restore or a move); SQS delivers the event again")
+        raise WritesFrozen("The tenant's writes are frozen.", retry_after_s=retry_after_s)
     return Tenant(found.tenant_id, found.schema_name)

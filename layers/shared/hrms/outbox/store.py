@@ -181,6 +181,14 @@ class RegisteredTenant:
     status: str  # active | suspended | deleted
 
 
+def write_freeze(conn: Conn, tenant_id: UUID) -> int | None:
+    """Retry-After seconds of the tenant's write freeze (a restore or a move) in this cell, None if not frozen."""
+    row = conn.execute(
+        "SELECT retry_after_s FROM public.tenant_write_freezes WHERE tenant_id = %s", (tenant_id,)
+    ).fetchone()
+    return None if row is None else int(row["retry_after_s"])
+
+
 def registered_tenant(conn: Conn, tenant_id: UUID) -> RegisteredTenant | None:
     """The tenant an event names, as the public registry has it (None if it never existed)."""
     return (
