@@ -10,10 +10,16 @@ and the bytecode caches, so background load hits every figure alike; figures are
 CPU time (robust on a shared machine), with wall time shown too.
 
     .venv/bin/python benchmarks/cold_import.py [--repeat 5] [--top 6] [--tracing-disabled]
+        [--save after.json] [--baseline before.json] [--only LoginFunction GetMeFunction]
 
-Goals (DESIGN.md section 8): each function imports in <= 0.5x the time of all dependencies, and
-no function imports pymongo or boto3 at cold start (Postgres-only functions never need them;
-Health imports them lazily when it runs its checks). Prints a table, then one JSON line.
+The yardstick is each function's cold import CPU in ms (fresh interpreter, CPU time of importing the
+handler module): CPU time, unlike wall time, does not count the time other processes hold the cores,
+but a loaded machine still slows it somewhat (caches, shared cores), so the load average is printed
+with the figures. Goals (issue 17, DESIGN.md section 8): every function <= 120 ms of CPU; each function
+imports in <= 0.5x the time of all dependencies; no function imports pymongo or boto3 at cold start
+(Postgres-only functions never need them; Health imports them lazily when it runs its checks), nor
+redis-py (imported on the first cache call). `--save` writes the JSON summary; `--baseline` adds a
+before/after column from an earlier summary. Prints a table, then one JSON line.
 """
 
 from __future__ import annotations
@@ -34,11 +40,11 @@ LAYER = ROOT / "layers" / "shared"
 sys.path.insert(0, str(LAYER))
 
 GOAL_RATIO = 0.5
+GOAL_CPU_MS = 120.0  # issue 17: each function's cold import CPU, on this yardstick
 TIMEOUT_S = 120  # per subprocess
-FORBIDDEN = ("pymongo", "boto3")  # must not be imported at cold start
+FORBIDDEN = ("pymongo", "boto3", "redis")  # must not be imported at cold start
 WATCHED = (
     "botocore",
-    "redis",
     "jwt",
     "argon2",
     "psycopg",
@@ -47,6 +53,9 @@ WATCHED = (
     "aws_xray_sdk",
     "requests",
     "httpx",
+    "cryptography",
+    "openpyxl",
+    "pydyf",
 )
 
 # Every runtime dependency of the shared layer (pyproject.toml), imported the way the code uses them.
@@ -181,7 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
     parser.add_argument("--only", nargs="*", help="logical ids to measure (default: every function)")
     parser.add_argument("--budget-s", type=float, default=900, help="start no new round after this many seconds")
+    parser.add_argument("--save", type=Path, help="write the JSON summary to this file")
+    parser.add_argument("--baseline", type=Path, help="an earlier --save (or the JSON line): before/after columns")
     args = parser.parse_args(argv)
+    before = _baseline(args.baseline) if args.baseline else {}
+    load_before = os.getloadavg()
 
     from hrms_tools.local.template import Template
 
@@ -225,31 +238,38 @@ def main(argv: list[str] | None = None) -> int:
                 "ratio": round(cpu / base_cpu, 3),
                 "wall_ratio": round(wall / base_wall, 3),
                 "ratio_ok": cpu / base_cpu <= GOAL_RATIO,
+                "cpu_ok": cpu <= GOAL_CPU_MS,
+                "before_cpu_ms": before.get(name),
                 "forbidden_loaded": [m for m in FORBIDDEN if m in last["top_level"]],
                 "watched_loaded": [m for m in WATCHED if m in last["top_level"]],
             }
-            if not row["ratio_ok"] or row["forbidden_loaded"]:
+            if not row["cpu_ok"] or row["forbidden_loaded"]:
                 target, code_dir = targets[name]
                 row["heaviest"] = prober.heaviest(name, target, code_dir, args.top)
             rows.append(row)
 
     mode = "tracing disabled" if args.tracing_disabled else "X-Ray tracing active (as deployed)"
+    load = [round(x, 2) for x in (*load_before, *os.getloadavg()[:1])]
     name_w = max(len(r["function"]) for r in rows)
     print()
     print(f"Lambda-like environment, {mode}; medians of {rounds} interleaved rounds")
+    print(f"load average {load[0]}/{load[1]}/{load[2]} (1/5/15 min) at the start, {load[3]} at the end", end="")
+    print(f" ({os.cpu_count()} CPUs)")
     print(
         f"all dependencies at once: {base_cpu} ms CPU, {base_wall} ms wall"
         f" ({samples['<all dependencies>'][-1]['modules']} modules)"
     )
     print(
-        f"{'function':<{name_w}}  {'cpu ms':>7}  {'wall ms':>7}  {'ratio':>5}  {'<=0.5x':<6}  {'modules':>7}"
-        "  pymongo/boto3          also loaded"
+        f"{'function':<{name_w}}  {'before':>6}  {'cpu ms':>7}  {f'<={GOAL_CPU_MS:g}':<6}  {'wall ms':>7}  {'ratio':>5}"
+        f"  {'<=0.5x':<6}  {'modules':>7}  pymongo/boto3/redis    also loaded"
     )
     for r in rows:
         bad = ",".join(r["forbidden_loaded"]) + " (VIOLATION)" if r["forbidden_loaded"] else "no"
+        was = "-" if r["before_cpu_ms"] is None else r["before_cpu_ms"]
         print(
-            f"{r['function']:<{name_w}}  {r['cpu_ms']:>7}  {r['wall_ms']:>7}  {r['ratio']:>5}"
-            f"  {'ok' if r['ratio_ok'] else 'MISSED':<6}  {r['modules']:>7}  {bad:<21}  {','.join(r['watched_loaded'])}"
+            f"{r['function']:<{name_w}}  {was:>6}  {r['cpu_ms']:>7}  {'ok' if r['cpu_ok'] else 'MISSED':<6}"
+            f"  {r['wall_ms']:>7}  {r['ratio']:>5}  {'ok' if r['ratio_ok'] else 'MISSED':<6}  {r['modules']:>7}"
+            f"  {bad:<21}  {','.join(r['watched_loaded'])}"
         )
     heavy = [r for r in rows if "heaviest" in r]
     if heavy:
@@ -257,10 +277,21 @@ def main(argv: list[str] | None = None) -> int:
         for r in heavy:
             print(f"  {r['function']}: " + "; ".join(f"{name} {ms:.0f}" for name, ms in r["heaviest"]))
     missed = [r["function"] for r in rows if not r["ratio_ok"]]
+    over = [r["function"] for r in rows if not r["cpu_ok"]]
     violations = [r["function"] for r in rows if r["forbidden_loaded"]]
+    cpus = sorted(r["cpu_ms"] for r in rows)
     print()
+    print(f"cold import CPU: {cpus[0]}-{cpus[-1]} ms, median {statistics.median(cpus):.1f} ms", end="")
+    befores = sorted(r["before_cpu_ms"] for r in rows if r["before_cpu_ms"] is not None)
+    if befores:
+        print(f" (before: {befores[0]}-{befores[-1]} ms, median {statistics.median(befores):.1f} ms)", end="")
+    print()
+    print(f"CPU goal (<= {GOAL_CPU_MS:g} ms): " + ("met by all" if not over else f"MISSED by {len(over)}/{len(rows)}"))
     print(f"ratio goal (<= {GOAL_RATIO}x): " + ("met by all" if not missed else f"MISSED by {len(missed)}/{len(rows)}"))
-    print("pymongo/boto3 at import: " + ("none" if not violations else f"VIOLATION in {len(violations)}/{len(rows)}"))
+    print(
+        "pymongo/boto3/redis at import: "
+        + ("none" if not violations else f"VIOLATION in {len(violations)}/{len(rows)}")
+    )
     print()
     for r in rows:
         r["heaviest"] = [[name, round(ms, 1)] for name, ms in r.get("heaviest", [])]
@@ -272,13 +303,25 @@ def main(argv: list[str] | None = None) -> int:
         "baseline_cpu_ms": base_cpu,
         "baseline_wall_ms": base_wall,
         "functions": rows,
+        "load_average": load,
+        "cpu_goal_ms": GOAL_CPU_MS,
+        "cpu_missed": over,
         "ratio_goal": GOAL_RATIO,
         "ratio_missed": missed,
         "forbidden_violations": violations,
         "total_s": round(time.monotonic() - started, 1),
     }
     print(json.dumps(summary))
+    if args.save:
+        args.save.write_text(json.dumps(summary, indent=1) + "\n")
     return 0
+
+
+def _baseline(path: Path) -> dict[str, float]:
+    """Each function's cpu_ms in an earlier summary (a --save file, or output whose last line is the JSON)."""
+    text = path.read_text().strip()
+    summary = json.loads(text) if text.startswith("{") and text.endswith("}") else json.loads(text.splitlines()[-1])
+    return {row["function"]: row["cpu_ms"] for row in summary["functions"]}
 
 
 if __name__ == "__main__":

@@ -4,11 +4,13 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from hrms import snapstart
 from hrms.auth.authorizer import authorize
 from hrms.errors import Unauthorized
 from hrms.observability import container_metrics, instrumented, logger
 
 metrics = container_metrics()
+snapstart.prepare()  # a SnapStart function (template.yaml): its runtime hooks
 
 
 @instrumented(metrics)

@@ -2,6 +2,7 @@
 
 from uuid import UUID
 
+from hrms import snapstart
 from hrms.employees import service
 from hrms.employees.models import Employee
 from hrms.http import Response, api, ok
@@ -15,3 +16,4 @@ def get_employee(employeeId: UUID) -> Response[Employee]:
 
 
 handler = app.handler
+snapstart.prepare(app)  # a SnapStart function (template.yaml): its runtime hooks

@@ -2,6 +2,7 @@
 
 from uuid import UUID
 
+from hrms import snapstart
 from hrms.dashboards import service
 from hrms.dashboards.models import EmployeeDashboard
 from hrms.http import Response, api, ok
@@ -15,3 +16,4 @@ def get_employee_dashboard(employeeId: UUID) -> Response[EmployeeDashboard]:
 
 
 handler = app.handler
+snapstart.prepare(app)  # a SnapStart function (template.yaml): its runtime hooks

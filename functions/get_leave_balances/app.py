@@ -6,6 +6,7 @@ from uuid import UUID
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from hrms import snapstart
 from hrms.http import Response, api, ok
 from hrms.leave import balances
 from hrms.leave.models import LeaveBalance
@@ -22,3 +23,4 @@ def get_leave_balances(
 
 
 handler = app.handler
+snapstart.prepare(app)  # a SnapStart function (template.yaml): its runtime hooks

@@ -1,5 +1,6 @@
 """GET /me: the caller, their tenant and their permissions."""
 
+from hrms import snapstart
 from hrms.auth import login as session
 from hrms.auth.models import Me
 from hrms.http import Response, api, ok
@@ -14,3 +15,4 @@ def get_me() -> Response[Me]:
 
 
 handler = app.handler
+snapstart.prepare(app)  # a SnapStart function (template.yaml): its runtime hooks

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from hrms import snapstart
 from hrms.approvals import service
 from hrms.approvals.models import Approval, TaskStatus
 from hrms.http import Response, api, ok
@@ -28,3 +29,4 @@ def list_approvals(
 
 
 handler = app.handler
+snapstart.prepare(app)  # a SnapStart function (template.yaml): its runtime hooks

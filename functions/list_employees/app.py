@@ -5,6 +5,7 @@ from uuid import UUID
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from hrms import snapstart
 from hrms.employees import service
 from hrms.employees.models import Employee, EmployeeStatus
 from hrms.employees.repo import Filters
@@ -29,3 +30,4 @@ def list_employees(
 
 
 handler = app.handler
+snapstart.prepare(app)  # a SnapStart function (template.yaml): its runtime hooks

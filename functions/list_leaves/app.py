@@ -5,6 +5,7 @@ from uuid import UUID
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from hrms import snapstart
 from hrms.http import Response, api, ok
 from hrms.leave import service
 from hrms.leave.models import Day, Leave, LeaveStatus
@@ -28,3 +29,4 @@ def list_leaves(
 
 
 handler = app.handler
+snapstart.prepare(app)  # a SnapStart function (template.yaml): its runtime hooks

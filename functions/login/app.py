@@ -1,5 +1,6 @@
 """POST /auth/login: tenant slug + email + password -> access token (same 401 for any mismatch)."""
 
+from hrms import snapstart
 from hrms.auth import login as session
 from hrms.auth.models import LoginIn, LoginOut
 from hrms.http import NO_STORE, Response, api, ok
@@ -18,3 +19,4 @@ def login(body: LoginIn) -> Response[LoginOut]:
 
 
 handler = app.handler
+snapstart.prepare(app)  # a SnapStart function (template.yaml): its runtime hooks

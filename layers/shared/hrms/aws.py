@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from hrms import snapstart
 from hrms.config import settings
 
 
@@ -43,3 +44,8 @@ def _secrets_provider() -> Any:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
     return SecretsProvider(boto3_client=client("secretsmanager"))
+
+
+# A container restored from a snapshot builds its own clients (credentials) and reads the secrets afresh.
+snapstart.on_restore(client.cache_clear)
+snapstart.on_restore(_secrets_provider.cache_clear)

@@ -65,6 +65,7 @@ _FUNCTION_DEPLOY_ONLY = {  # nothing to emulate: names, packaging and deployment
     "AutoPublishAliasAllProperties",
     "AutoPublishCodeSha256",
     "VersionDescription",
+    "VersionDeletionPolicy",
     "DeploymentPreference",
     "CodeSigningConfigArn",
     "KmsKeyArn",
@@ -579,13 +580,15 @@ class _Notes:
 
 
 def _function_of(arn: Any) -> str | None:
-    """The logical id in `!GetAtt Fn.Arn` / `!Ref Fn` (None for anything else)."""
+    """The logical id in `!GetAtt Fn.Arn` / `!Ref Fn`, or `!Ref Fn.Alias` / `!Ref Fn.Version` (SAM's references
+    to a function's AutoPublishAlias and its version: locally the function itself). None for anything else."""
     if isinstance(arn, dict):
         if "Fn::GetAtt" in arn:
             target = arn["Fn::GetAtt"]
             return str(target[0] if isinstance(target, list) else str(target).split(".")[0])
         if isinstance(arn.get("Ref"), str):
-            return str(arn["Ref"])
+            ref = str(arn["Ref"])
+            return ref.removesuffix(".Alias").removesuffix(".Version")
     return None
 
 

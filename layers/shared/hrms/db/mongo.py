@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from hrms import snapstart
 from hrms.config import AWS_RDS_CA_BUNDLE, Settings, settings
 
 # Host name suffixes of Amazon DocumentDB endpoints (instance-based and elastic clusters).
@@ -53,6 +54,9 @@ def close_client() -> None:
     if client.cache_info().currsize:
         client().close()
         client.cache_clear()
+
+
+snapstart.on_restore(close_client)  # a container restored from a snapshot opens its own client
 
 
 def connection(cfg: Settings) -> tuple[str, dict[str, Any]]:
