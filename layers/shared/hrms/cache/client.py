@@ -6,14 +6,13 @@ import json
 from functools import cache
 from typing import Any
 
-from hrms import aws
+from hrms import aws, snapstart
 from hrms.config import settings
 
 
 @cache
 def redis_client() -> Any:
     import redis
-    from redis.cluster import RedisCluster
 
     cfg = settings()
     options: dict[str, Any] = {
@@ -24,8 +23,22 @@ def redis_client() -> Any:
     if cfg.redis_auth_secret_id:
         options["credential_provider"] = _secret_credentials(cfg.redis_auth_secret_id)
     if cfg.redis_cluster:
-        return RedisCluster.from_url(cfg.redis_url, **options)
+        return _cluster_client(cfg.redis_url, options)
     return redis.Redis.from_url(cfg.redis_url, **options)
+
+
+def _cluster_client(url: str, options: dict[str, Any]) -> Any:
+    """Cluster mode (ElastiCache's configuration endpoint, or `hrms dev --redis-cluster`): the URL names one
+    startup node, the client learns the slot map from it and routes each key to its slot's primary. Every key
+    of a tenant carries the tenant's hash tag (hrms.cache.views.key), so the multi-key commands the cache
+    sends stay within one slot. One retry after a connection error (with the slot map refreshed: a failover
+    moved the slots), not redis-py's ten: the cache is optional, and a dead node in AWS costs a connect
+    timeout per attempt before hrms.cache.store's breaker takes over."""
+    from redis.backoff import NoBackoff
+    from redis.cluster import RedisCluster
+    from redis.retry import Retry
+
+    return RedisCluster.from_url(url, retry=Retry(NoBackoff(), 1), **options)
 
 
 def _secret_credentials(secret_id: str) -> Any:
@@ -59,3 +72,6 @@ def close_client() -> None:
     if redis_client.cache_info().currsize:
         redis_client().close()
         redis_client.cache_clear()
+
+
+snapstart.on_restore(close_client)  # a container restored from a snapshot opens its own client
