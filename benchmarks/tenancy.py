@@ -3,7 +3,7 @@
 Self-contained: starts its own embedded stack (PostgreSQL, Valkey, Mongo-protocol server, moto)
 in a temporary directory, loopback only, and removes it at the end.
 
-    .venv/bin/python benchmarks/tenancy.py [--tenants 1000] [--requests 300] [--budget-s 1800]
+    .venv/bin/python benchmarks/tenancy.py [--tenants 10000] [--requests 300] [--budget-s 7200]
 
 Measures (DESIGN.md section 2; goals in brackets):
 - create_tenant: median ms of the first 100 vs the last 100 of N creates [ratio <= 1.3, <= 150 ms];
@@ -11,7 +11,13 @@ Measures (DESIGN.md section 2; goals in brackets):
 - a trivial new tenant migration applied to every schema [>= 50 schemas/s];
 - p50/p95 of an authenticated tenant-scoped GET (/me, as each tenant's admin) through the local
   gateway with 10 vs N tenants [p50 ratio <= 1.2], for one tenant and rotating over every tenant;
-- PostgreSQL backend memory of one connection after touching every tenant schema.
+- peak RSS of the API's PostgreSQL backends under a rotating load (GET /me once as every tenant's
+  admin, the authorizer's cache cleared first) at 1,000 and at N tenants, with the pool's recycling
+  (`PG_POOL_MAX_TENANT_SCHEMAS`) [N/1,000 ratio <= 1.2], and without it (the limit set out of reach);
+- the catalog cache of one backend against the tenant schemas it has touched (CacheMemoryContext with
+  its children, and the backend's private RSS from /proc): one table per tenant over every tenant,
+  every table per tenant over the first 1,000. The per-tenant slope sizes `PG_POOL_MAX_TENANT_SCHEMAS`
+  and the tenants-per-cell rule behind RDS Proxy (README, "Scaling to many tenants").
 
 Sequential figures (10 tenants first, N later) drift with whatever else the machine runs, so
 the tenant-count comparisons are also measured paired: a second database of the same cluster
@@ -48,10 +54,14 @@ GOALS = {
     "noop_up_s": 1.0,
     "migrate_schemas_per_s": 50.0,
     "gateway_p50_ratio": 1.2,
+    "backend_rss_ratio": 1.2,
 }
 SMALL = 10  # tenants of the "few tenants" measurements
 WINDOW = 100  # creates compared at the start and at the end
 SMALL_DB = "hrms_few"
+RSS_MARK = 1000  # tenants at which the rotating-load backend RSS is first measured
+CURVE_MARKS = (0, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
+ALL_TABLES_UP_TO = 1000  # tenants whose every table one backend reads (~0.5 MiB each)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -119,8 +129,8 @@ def _checkpoint() -> None:
 
 
 @contextmanager
-def gateway_server() -> Iterator[str]:
-    """The local API Gateway over template.yaml on a free loopback port; yields its base URL."""
+def gateway_server() -> Iterator[tuple[str, Any]]:
+    """The local API Gateway over template.yaml on a free loopback port; yields its base URL and itself."""
     from werkzeug.serving import make_server
 
     from hrms_tools.local.gateway import LocalGateway
@@ -131,7 +141,7 @@ def gateway_server() -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"http://127.0.0.1:{server.server_port}", app
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -384,16 +394,114 @@ def measure_catalog(url: str) -> dict[str, Any]:
     }
 
 
+def proc_memory_mib(pid: int) -> dict[str, float]:
+    """VmRSS (shared buffers it touched included) and RssAnon (its private memory) of a process, in MiB."""
+    values = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "RssAnon"):
+                values[key] = round(int(value.split()[0]) / 1024, 1)
+    return values
+
+
+class BackendSampler:
+    """Samples, every `interval_s`, the RSS of the database's `application_name = 'hrms'` backends (the pool's)."""
+
+    def __init__(self, url: str, interval_s: float = 0.1) -> None:
+        self.url, self.interval_s = url, interval_s
+        self.peak = {"VmRSS": 0.0, "RssAnon": 0.0}
+        self.pids: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psycopg
+
+        query = "SELECT pid FROM pg_stat_activity WHERE application_name = 'hrms' AND datname = current_database()"
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.is_set():
+                for (pid,) in conn.execute(query).fetchall():
+                    self.pids.add(pid)
+                    try:
+                        sample = proc_memory_mib(pid)
+                    except (FileNotFoundError, ProcessLookupError):
+                        continue  # retired between the query and the read
+                    for key, value in sample.items():
+                        self.peak[key] = max(self.peak[key], value)
+                self._stop.wait(self.interval_s)
+
+    def __enter__(self) -> BackendSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+@contextmanager
+def schema_limit(limit: int | None) -> Iterator[None]:
+    """PG_POOL_MAX_TENANT_SCHEMAS for the duration (None: the default), on fresh pool connections."""
+    from hrms.config import settings
+    from hrms.db import postgres
+
+    previous = os.environ.get("PG_POOL_MAX_TENANT_SCHEMAS")
+
+    def apply(value: str | None) -> None:
+        if value is None:
+            os.environ.pop("PG_POOL_MAX_TENANT_SCHEMAS", None)
+        else:
+            os.environ["PG_POOL_MAX_TENANT_SCHEMAS"] = value
+        settings.cache_clear()
+        postgres.pool().drain()  # every backend starts afresh
+
+    apply(None if limit is None else str(limit))
+    try:
+        yield
+    finally:
+        apply(previous)
+
+
+def rotating_backend_rss(req: Requests, gateway: Any, tenants: Tenants) -> dict[str, Any]:
+    """GET /me once as every tenant's admin, the authorizer's cache cleared first (so it reads every tenant
+    too), sampling the pool's backends; with the pool's recycling, then with its limit out of reach."""
+    from hrms.config import settings
+
+    tokens = tenants.tokens()
+    tenants.dbs.use("main")
+    out: dict[str, Any] = {"tenants": len(tokens)}
+    for label, limit in (("recycled", None), ("unrecycled", 10**9)):
+        with schema_limit(limit):
+            gateway.auth_cache.clear()
+            start = time.perf_counter()
+            with BackendSampler(tenants.dbs.urls["main"]) as sampler:
+                req.series("main", lambda i: tokens[i], len(tokens))
+            out[label] = {
+                "peak_rss_mib": sampler.peak["VmRSS"],
+                "peak_private_mib": sampler.peak["RssAnon"],
+                "backends": len(sampler.pids),
+                "seconds": round(time.perf_counter() - start, 1),
+                "limit": settings().pg_pool_max_tenant_schemas,
+            }
+        print(f"  {len(tokens)} tenants, {label}: {out[label]}", flush=True)
+    return out
+
+
 def measure_backend_memory() -> dict[str, Any]:
-    """Memory of one fresh backend before and after reading every tenant's employees, then every table."""
+    """One fresh backend's catalog cache against the tenant schemas it has touched: SELECT from one table of
+    every tenant, then (another fresh backend) from every table of the first ALL_TABLES_UP_TO tenants."""
     import psycopg
     from psycopg import sql
 
     from hrms.config import settings
 
-    total = "SELECT sum(total_bytes)::bigint FROM pg_backend_memory_contexts"
-    cache = "SELECT sum(total_bytes)::bigint FROM pg_backend_memory_contexts WHERE name = 'CacheMemoryContext'"
-    with psycopg.connect(settings().database_url, autocommit=True) as conn:
+    # CacheMemoryContext with its children (relation cache entries hang off it in their own contexts)
+    cache = """
+        WITH c AS (SELECT path[level] AS id FROM pg_backend_memory_contexts WHERE name = 'CacheMemoryContext')
+        SELECT sum(m.total_bytes)::bigint FROM pg_backend_memory_contexts m, c WHERE c.id = ANY (m.path)"""
+    url = settings().database_url
+    with psycopg.connect(url, autocommit=True) as conn:
         schemas = [r[0] for r in conn.execute("SELECT schema_name FROM public.tenants ORDER BY created_at")]
         tables = [
             r[0]
@@ -404,38 +512,39 @@ def measure_backend_memory() -> dict[str, Any]:
             )
         ]
 
-        def snapshot() -> tuple[float, float]:
-            return (
-                round(conn.execute(total).fetchone()[0] / 2**20, 1),  # type: ignore[index]
-                round(conn.execute(cache).fetchone()[0] / 2**20, 1),  # type: ignore[index]
-            )
-
-        baseline = snapshot()
-        start = time.perf_counter()
-        for schema in schemas:
-            conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(schema, "employees")))
-        employees_s = time.perf_counter() - start
-        after_employees = snapshot()
-        start = time.perf_counter()
-        for schema in schemas:
-            conn.execute(
-                sql.SQL(" UNION ALL ").join(
-                    sql.SQL("(SELECT 1 FROM {} LIMIT 1)").format(sql.Identifier(schema, t)) for t in tables
+    def curve(names: list[str], upto: int) -> list[dict[str, Any]]:
+        points = []
+        with psycopg.connect(url, autocommit=True) as conn:
+            done = 0
+            for mark in [m for m in CURVE_MARKS if m <= upto] + ([upto] if upto not in CURVE_MARKS else []):
+                for schema in schemas[done:mark]:
+                    conn.execute(
+                        sql.SQL(" UNION ALL ").join(
+                            sql.SQL("(SELECT 1 FROM {} LIMIT 1)").format(sql.Identifier(schema, t)) for t in names
+                        )
+                    )
+                done = mark
+                points.append(
+                    {
+                        "schemas": mark,
+                        "cache_mib": round(conn.execute(cache).fetchone()[0] / 2**20, 1),  # type: ignore[index]
+                        **proc_memory_mib(conn.info.backend_pid),
+                    }
                 )
-            )
-        all_tables_s = time.perf_counter() - start
-        after_all = snapshot()
+        return points
+
+    def slope_kib(points: list[dict[str, Any]]) -> float:
+        first, last = points[0], points[-1]
+        return round((last["cache_mib"] - first["cache_mib"]) * 1024 / max(1, last["schemas"] - first["schemas"]), 1)
+
+    one = curve(["employees"], len(schemas))
+    every = curve(tables, min(ALL_TABLES_UP_TO, len(schemas)))
     return {
-        "schemas": len(schemas),
         "tables_per_schema": len(tables),
-        "baseline_mib": baseline[0],
-        "baseline_cache_mib": baseline[1],
-        "after_employees_mib": after_employees[0],
-        "after_employees_cache_mib": after_employees[1],
-        "employees_pass_s": round(employees_s, 2),
-        "after_all_tables_mib": after_all[0],
-        "after_all_tables_cache_mib": after_all[1],
-        "all_tables_pass_s": round(all_tables_s, 2),
+        "one_table": one,
+        "all_tables": every,
+        "kib_per_schema_one_table": slope_kib(one),
+        "kib_per_schema_all_tables": slope_kib(every),
     }
 
 
@@ -496,18 +605,30 @@ def report(f: dict[str, Any]) -> None:
                 f"{g['ratios'][f'paired_{key}']}x {verdict(g['ratios'][f'paired_{key}'] <= 1.2)}",
             )
         )
+    r = f["backend_rss"]
+    for label in ("recycled", "unrecycled"):
+        small, big = r["at_mark"][label], r["at_n"][label]
+        rows.append(
+            (
+                f"backend peak RSS, /me rotating, {label} (limit {big['limit']})",
+                f"{small['peak_rss_mib']} MiB ({r['at_mark']['tenants']} tenants) -> {big['peak_rss_mib']} MiB "
+                f"({r['at_n']['tenants']}); private {small['peak_private_mib']} -> {big['peak_private_mib']}; "
+                f"backends {small['backends']} -> {big['backends']}",
+                "<= 1.2x" if label == "recycled" else "",
+                f"{r['ratios'][label]}x {verdict(r['ratios'][label] <= GOALS['backend_rss_ratio'])}"
+                if label == "recycled"
+                else f"{r['ratios'][label]}x",
+            )
+        )
     b = f["backend_memory"]
-    rows += [
-        ("backend memory, fresh connection", f"{b['baseline_mib']} MiB (CacheMemoryContext {b['baseline_cache_mib']})"),
-        (
-            f"  after SELECT from {b['schemas']} x employees",
-            f"{b['after_employees_mib']} MiB (CacheMemoryContext {b['after_employees_cache_mib']})",
-        ),
-        (
-            f"  after SELECT from {b['schemas']} x {b['tables_per_schema']} tables",
-            f"{b['after_all_tables_mib']} MiB (CacheMemoryContext {b['after_all_tables_cache_mib']})",
-        ),
-    ]
+    for key, label in (("one_table", "employees"), ("all_tables", f"all {b['tables_per_schema']} tables")):
+        points = ", ".join(f"{p['schemas']}: {p['cache_mib']}/{p['RssAnon']}" for p in b[key])
+        rows.append(
+            (
+                f"one backend, {label}: schemas: cache/private MiB",
+                f"{points} ({b[f'kib_per_schema_{key}']} KiB per schema)",
+            )
+        )
     for key, label in (("few", f"{SMALL}-tenant database"), ("main", f"{n}-tenant database")):
         cat = f["catalog"][key]
         largest = ", ".join(f"{name} {mib}" for name, mib in cat["largest_mib"].items())
@@ -541,7 +662,7 @@ def report(f: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--tenants", type=int, default=1000, help="tenants to create (default 1000)")
+    parser.add_argument("--tenants", type=int, default=1000, help="tenants to create (default 1000; the issue's 10000)")
     parser.add_argument("--requests", type=int, default=300, help="measured gateway requests per series")
     parser.add_argument("--budget-s", type=float, default=1800, help="stop creating tenants after this many seconds")
     args = parser.parse_args(argv)
@@ -566,11 +687,15 @@ def main(argv: list[str] | None = None) -> int:
         dbs.create_small()
         many, few = Tenants(dbs, "main", "bench"), Tenants(dbs, "few", "few")
         try:
-            with gateway_server() as base_url:
+            with gateway_server() as (base_url, gateway):
                 req = Requests(base_url, path, dbs)
                 print(f"creating {SMALL} tenants and measuring the gateway ...", flush=True)
                 many.create_until(SMALL, deadline)
                 small = gateway_sequential(req, many, args.requests)
+                mark = min(RSS_MARK, args.tenants // 2)
+                print(f"creating {mark} tenants, backend RSS under a rotating load ...", flush=True)
+                many.create_until(mark, deadline)
+                rss_mark = rotating_backend_rss(req, gateway, many)
                 print(f"creating up to {args.tenants} tenants ...", flush=True)
                 many.create_until(args.tenants, deadline)
                 n = len(many.created)
@@ -578,6 +703,8 @@ def main(argv: list[str] | None = None) -> int:
                     f["notes"].append(f"time budget reached: only {n} tenants created")
                 print(f"measuring the gateway at {n} tenants, then paired with a {SMALL}-tenant database ...")
                 large = gateway_sequential(req, many, args.requests)
+                print(f"backend RSS under a rotating load at {n} tenants ...", flush=True)
+                rss_n = rotating_backend_rss(req, gateway, many)
                 few.create_until(SMALL, deadline)
                 paired = gateway_paired(req, few, many, args.requests)
                 req.close()
@@ -621,6 +748,14 @@ def main(argv: list[str] | None = None) -> int:
             "sequential_rotating": ratio(large["rotating"], small["rotating"]),
             "paired_one_tenant": ratio(paired["many"]["one_tenant"], paired["few"]["one_tenant"]),
             "paired_rotating": ratio(paired["many"]["rotating"], paired["few"]["rotating"]),
+        },
+    }
+    f["backend_rss"] = {
+        "at_mark": rss_mark,
+        "at_n": rss_n,
+        "ratios": {
+            label: round(rss_n[label]["peak_rss_mib"] / rss_mark[label]["peak_rss_mib"], 3)
+            for label in ("recycled", "unrecycled")
         },
     }
     f["load_average"] = [round(x, 2) for x in os.getloadavg()]

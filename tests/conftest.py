@@ -13,6 +13,8 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Started only when used: more PostgreSQL servers as tenant cells, a 3-primary Valkey cluster.
+pytest_plugins = ("tests.cells_fixtures", "tests.cluster_fixtures")
 
 
 def _reset_clients() -> None:

@@ -54,6 +54,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "pii",
             "redaction",
             "request_context",
+            "snapstart",
             "tenancy",
         },
     ),

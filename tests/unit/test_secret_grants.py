@@ -120,8 +120,27 @@ def test_the_redis_grant_exists_only_with_a_redis_secret(template: dict[str, Any
     for lid, props in _functions(template).items():
         for policy in props.get("Policies") or []:
             if isinstance(policy, dict) and "Fn::If" in policy:
-                condition, _, otherwise = policy["Fn::If"]
-                assert (condition, otherwise) == ("HasRedisAuth", {"Ref": "AWS::NoValue"}), lid
+                condition, granted, otherwise = policy["Fn::If"]
+                if granted == {"Ref": "CellsSecretsPolicy"}:
+                    assert condition == "HasCells", lid
+                else:
+                    assert condition == "HasRedisAuth", lid
+                assert otherwise == {"Ref": "AWS::NoValue"}, lid
+
+
+def test_every_function_that_reads_the_database_secret_may_read_the_cells_secrets(template: dict[str, Any]) -> None:
+    """A tenant's transaction may go to any cell (hrms.db.cells): whoever reaches the control database's
+    credentials reaches the cells' too, and only with cells configured."""
+    cells_grant = {"Fn::If": ["HasCells", {"Ref": "CellsSecretsPolicy"}, {"Ref": "AWS::NoValue"}]}
+    functions = _functions(template)
+    database = {lid for lid, props in functions.items() if "DatabaseSecretArn" in secret_grants(props)}
+    cells = {lid for lid, props in functions.items() if cells_grant in (props.get("Policies") or [])}
+    assert database and database == cells
+    policy = template["Resources"]["CellsSecretsPolicy"]
+    assert policy["Condition"] == "HasCells"
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["CELLS_SECRET_ID"] == {
+        "Fn::If": ["HasCells", {"Ref": "CellsSecretArn"}, {"Ref": "AWS::NoValue"}]
+    }
 
 
 def test_no_connection_secret_is_an_environment_variable(template: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """Checks on template.yaml that cfn-lint does not make: every function has the shared layer, log retention,
-least-privilege policies and (when scheduled) a dead-letter queue, and the stack stays under
-CloudFormation's 500 resources once SAM has expanded it.
+least-privilege policies and (when scheduled) a dead-letter queue, the SnapStart group is wired end to end,
+and the stack stays under CloudFormation's 500 resources once SAM has expanded it.
 
 Each rule returns what breaks it; every rule is also run on a deliberately broken copy, so a rule
 that silently accepts everything fails here too.
@@ -16,10 +16,24 @@ from typing import Any
 import pytest
 from cfnlint.decode import cfn_yaml
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
 MAX_RESOURCES = 500  # CloudFormation's limit per stack
 DATA_STORE_ACTIONS = ("s3:", "secretsmanager:", "kms:", "dynamodb:")
 SCHEDULE_EVENTS = {"Schedule", "ScheduleV2"}
+# The latency-critical functions (README "SnapStart"): the authorizer, login, GET /me and the hottest reads.
+SNAPSTART_FUNCTIONS = {
+    "AuthorizerFunction",
+    "LoginFunction",
+    "GetMeFunction",
+    "ListEmployeesFunction",
+    "GetEmployeeFunction",
+    "GetLeaveBalancesFunction",
+    "ListLeavesFunction",
+    "ListApprovalsFunction",
+    "GetEmployeeDashboardFunction",
+}
+SNAPSTART_APPLY_ON = {"Fn::If": ["SnapStartOn", "PublishedVersions", "None"]}
 
 Template = dict[str, Any]
 
@@ -110,6 +124,11 @@ def _scoped(resource: Any) -> bool:
             return "*" not in text or (text.find("${") != -1 and text.find("${") < text.find("*"))
         if "Fn::If" in resource:
             return _scoped(resource["Fn::If"][1:])
+        if "Fn::Split" in resource:  # a list parameter rejoined and split: scoped when what it splits is
+            return _scoped(resource["Fn::Split"][1])
+        if "Fn::Join" in resource:
+            parts = resource["Fn::Join"][1]
+            return _scoped(parts) if isinstance(parts, list) else _scoped([parts])
         return any(key in resource for key in ("Ref", "Fn::GetAtt", "Fn::ImportValue"))
     return False
 
@@ -127,8 +146,11 @@ def wildcard_data_store_grants(t: Template) -> list[str]:
             # `!If [condition, policy, other]`: each branch is a policy (or AWS::NoValue)
             branches = entry["Fn::If"][1:] if isinstance(entry, dict) and "Fn::If" in entry else [entry]
             for policy in branches:
-                if policy != {"Ref": "AWS::NoValue"}:
-                    found.extend(_wildcard_grants(lid, policy))
+                if isinstance(policy, dict) and set(policy) == {"Ref"}:  # the stack's own managed policy
+                    if policy["Ref"] == "AWS::NoValue":
+                        continue
+                    policy = t["Resources"][policy["Ref"]]["Properties"]["PolicyDocument"]
+                found.extend(_wildcard_grants(lid, policy))
     return found
 
 
@@ -174,13 +196,50 @@ def scheduled_without_dlq(t: Template) -> list[str]:
     return missing
 
 
+def published(t: Template) -> set[str]:
+    """The functions SAM publishes versions of (AutoPublishAlias): the SnapStart group."""
+    return {lid for lid, props in functions(t).items() if "AutoPublishAlias" in props}
+
+
+def snapstart_miswired(t: Template) -> list[str]:
+    """What breaks SnapStart's wiring: a function of the group whose ApplyOn does not follow the parameter,
+    whose version is not replaced when the parameter changes (SAM's version id ignores it), or whose handler
+    does not register hrms.snapstart's hooks; SnapStart without a published version; an authorizer that
+    invokes a published function's unpublished $LATEST (Api events SAM points at the alias itself)."""
+    found = []
+    merged, group = functions(t), published(t)
+    for lid in sorted(group):
+        props = merged[lid]
+        if props.get("SnapStart") != {"ApplyOn": SNAPSTART_APPLY_ON}:
+            found.append(f"{lid}: SnapStart.ApplyOn does not follow the SnapStart parameter")
+        description = props.get("VersionDescription")
+        if not (isinstance(description, dict) and (description.get("Fn::If") or [None])[0] == "SnapStartOn"):
+            found.append(f"{lid}: switching SnapStart publishes no version (VersionDescription)")
+        handler = ROOT / props["CodeUri"] / (props["Handler"].rsplit(".", 1)[0] + ".py")
+        if "snapstart.prepare(" not in handler.read_text():
+            found.append(f"{lid}: its handler registers no SnapStart hooks")
+    unpublished = (lid for lid, props in merged.items() if "SnapStart" in props and lid not in group)
+    found += [f"{lid}: SnapStart without AutoPublishAlias" for lid in unpublished]
+    for api, props in _of_type(t, "AWS::Serverless::Api").items():
+        for name, authorizer in ((props.get("Auth") or {}).get("Authorizers") or {}).items():
+            arn = authorizer.get("FunctionArn")
+            getatt = arn.get("Fn::GetAtt") if isinstance(arn, dict) else None
+            function = str(getatt[0] if getatt else _ref(arn)).removesuffix(".Alias")
+            if function in group and arn != {"Ref": f"{function}.Alias"}:
+                found.append(f"{api}.{name}: invokes {function} outside its alias")
+    return found
+
+
 _EVENT_RESOURCES = {"Api": 1, "Schedule": 2, "ScheduleV2": 2}  # permission; rule or schedule + permission/role
 
 
 def estimated_resources(t: Template) -> int:
     """Resources after the SAM transform: each function adds its role, one Lambda permission per Api event,
-    a rule and a permission per schedule, an EventInvokeConfig, a version and alias when published; each
-    API a deployment, a stage and a permission per Lambda authorizer; anything else is itself."""
+    a rule and a permission per schedule, an EventInvokeConfig, a version and an alias when published
+    (AutoPublishAlias: its events' and authorizer's permissions then name the alias, no more of them); each
+    API a deployment, a stage and a permission per Lambda authorizer; anything else is itself.
+    Checked against SAM's own transform (the samtranslator of SAM CLI 1.170) when the SnapStart group came in:
+    a few resources over, never under."""
     count = 0
     merged_functions = functions(t)
     for lid, res in t["Resources"].items():
@@ -217,6 +276,15 @@ def test_no_function_reaches_a_data_store_with_a_wildcard_resource(template: Tem
 def test_scheduled_functions_have_dead_letter_queues(template: Template) -> None:
     assert {"BackupFunction", "BackupCleanupFunction"} <= scheduled(template).keys()
     assert scheduled_without_dlq(template) == []
+
+
+def test_the_snapstart_group_is_the_latency_critical_functions(template: Template) -> None:
+    assert published(template) == SNAPSTART_FUNCTIONS
+    assert "SnapStart" in template["Parameters"] and "SnapStartOn" in template["Conditions"]
+
+
+def test_snapstart_is_wired_from_parameter_to_handler(template: Template) -> None:
+    assert snapstart_miswired(template) == []
 
 
 def test_stack_stays_under_the_cloudformation_resource_limit(template: Template) -> None:
@@ -291,6 +359,33 @@ def test_a_scheduled_function_without_dead_letter_queues_is_caught(template: Tem
         "BackupFunction: no OnFailure destination or DeadLetterQueue",
         "BackupFunction.Daily: no DeadLetterConfig",
     ]
+
+
+def test_snapstart_miswiring_is_caught(template: Template) -> None:
+    resources = template["Resources"]
+    del resources["GetMeFunction"]["Properties"]["VersionDescription"]
+    resources["LoginFunction"]["Properties"]["SnapStart"] = {"ApplyOn": "PublishedVersions"}
+    resources["HealthFunction"]["Properties"]["SnapStart"] = {"ApplyOn": SNAPSTART_APPLY_ON}
+    resources["HrmsApi"]["Properties"]["Auth"]["Authorizers"]["TokenAuthorizer"]["FunctionArn"] = {
+        "Fn::GetAtt": ["AuthorizerFunction", "Arn"]
+    }
+    resources["GetOpenApiDocumentFunction"]["Properties"]["AutoPublishAlias"] = "live"  # a handler without hooks
+    resources["GetOpenApiDocumentFunction"]["Properties"]["SnapStart"] = {"ApplyOn": SNAPSTART_APPLY_ON}
+    resources["GetOpenApiDocumentFunction"]["Properties"]["VersionDescription"] = {"Fn::If": ["SnapStartOn", "a", "b"]}
+    assert snapstart_miswired(template) == [
+        "GetMeFunction: switching SnapStart publishes no version (VersionDescription)",
+        "GetOpenApiDocumentFunction: its handler registers no SnapStart hooks",
+        "LoginFunction: SnapStart.ApplyOn does not follow the SnapStart parameter",
+        "HealthFunction: SnapStart without AutoPublishAlias",
+        "HrmsApi.TokenAuthorizer: invokes AuthorizerFunction outside its alias",
+    ]
+
+
+def test_published_functions_count_their_version_and_alias(template: Template) -> None:
+    with_group = estimated_resources(template)
+    for lid in SNAPSTART_FUNCTIONS:
+        del template["Resources"][lid]["Properties"]["AutoPublishAlias"]
+    assert with_group - estimated_resources(template) == 2 * len(SNAPSTART_FUNCTIONS)
 
 
 def test_a_stack_past_the_resource_limit_is_caught(template: Template) -> None:

@@ -88,6 +88,7 @@ GOOD_AND_BAD = {
     ),
     "MongoDbSecretArn": ([SECRET], ["", "mongodb://host/"]),
     "RedisAuthSecretArn": (["", SECRET], ["token", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:"]),
+    "CellsSecretArn": (["", SECRET], ["hrms/cells", '{"b": "postgresql://h/hrms"}', "arn:aws:ssm:eu-west-1:1:x"]),
     "RedisUrl": (
         ["rediss://master.hrms.abc123.euw1.cache.amazonaws.com:6379/0", "redis://10.0.1.5:6379", "rediss://h"],
         ["", "rediss://:token@master.hrms.cache.amazonaws.com:6379/0", "rediss://h:6379/0?password=x", "valkey://h"],
@@ -140,6 +141,8 @@ def _violations(template: dict[str, Any], given: dict[Any, Any] | None = None) -
         "DatabaseSecretArn": SECRET,
         "MongoDbSecretArn": SECRET.replace("hrms/db", "hrms/mongo"),
         "RedisAuthSecretArn": "",
+        "CellsSecretArn": "",
+        "CellCredentialsSecretArns": [""],  # a CommaDelimitedList's empty default
         "LoginRateLimitPerIp": "0",
         "VpcId": "vpc-1",
         ("AWS::EC2::Subnet::Id", "VpcId"): ["vpc-1", "vpc-1"],
@@ -171,16 +174,34 @@ def test_the_rules_accept_a_sound_set_of_parameters(template: dict[str, Any]) ->
         ({("AWS::EC2::Subnet::Id", "VpcId"): ["vpc-1", "vpc-2"]}, "SubnetsInTheVpc"),
         ({"MongoDbSecretArn": SECRET}, "DistinctSecrets"),
         ({"RedisAuthSecretArn": SECRET}, "DistinctSecrets"),
+        ({"CellsSecretArn": SECRET, "CellCredentialsSecretArns": [SECRET + "1"]}, "DistinctSecrets"),
+        ({"CellsSecretArn": SECRET.replace("hrms/db", "hrms/cells")}, "CellsHaveCredentials"),
+        ({"CellCredentialsSecretArns": [SECRET.replace("hrms/db", "hrms/cell-b")]}, "CellCredentialsOnlyWithCells"),
         ({"LoginRateLimitPerIp": "9"}, "LoginRateLimitAtLeastWafMinimum"),
         ({"LoginRateLimitPerIp": "1"}, "LoginRateLimitAtLeastWafMinimum"),
     ],
-    ids=["subnet-elsewhere", "db-secret-twice", "redis-secret-shared", "waf-9", "waf-1"],
+    ids=[
+        "subnet-elsewhere",
+        "db-secret-twice",
+        "redis-secret-shared",
+        "cells-secret-shared",
+        "cells-without-credentials",
+        "credentials-without-cells",
+        "waf-9",
+        "waf-1",
+    ],
 )
 def test_a_bad_combination_fails_its_rule(template: dict[str, Any], given: dict[Any, Any], rule: str) -> None:
     assert [v.split(":")[0] for v in _violations(template, given)] == [rule]
 
 
 def test_every_rule_explains_itself(template: dict[str, Any]) -> None:
-    assert set(template["Rules"]) == {"SubnetsInTheVpc", "DistinctSecrets", "LoginRateLimitAtLeastWafMinimum"}
+    assert set(template["Rules"]) == {
+        "SubnetsInTheVpc",
+        "DistinctSecrets",
+        "CellsHaveCredentials",
+        "CellCredentialsOnlyWithCells",
+        "LoginRateLimitAtLeastWafMinimum",
+    }
     for rule in template["Rules"].values():
         assert all(assertion.get("AssertDescription") for assertion in rule["Assertions"])

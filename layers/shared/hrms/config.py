@@ -35,6 +35,9 @@ class Settings(BaseModel):
     pg_pool_min_size: int = Field(default=0, ge=0, le=10)
     pg_pool_max_size: int = Field(default=2, ge=1, le=50)
     pg_pool_max_lifetime_s: float = Field(default=900.0, gt=0)
+    # A pooled connection is retired after naming this many distinct tenant schemas (hrms.db.postgres): each
+    # one costs its backend catalog cache it never frees. README "Scaling to many tenants" derives the number.
+    pg_pool_max_tenant_schemas: int = Field(default=100, ge=1)
     pg_connect_timeout_s: int = Field(default=5, ge=1, le=60)
     pg_statement_timeout_ms: int = Field(default=15_000, ge=100)
     # TLS of every PostgreSQL connection: the pool, maintenance and migration connections, pg_dump,
@@ -94,6 +97,14 @@ class Settings(BaseModel):
     restore_targets: dict[str, SecretStr] = Field(default_factory=dict)
     restore_targets_secret_id: str | None = None  # the same JSON mapping kept in Secrets Manager (AWS)
 
+    # Tenant cells (hrms.db.cells): PostgreSQL clusters holding tenant schemas besides the control database
+    # (DATABASE_URL, always the cell 'default'), by name: '{"b": "postgresql://..."}' locally; in AWS the secret
+    # `cells_secret_id` maps each name to {"url": <RDS Proxy endpoint URL>, "secretId": <credentials secret>}.
+    cells: dict[str, SecretStr] = Field(default_factory=dict)
+    cells_secret_id: str | None = None
+    cell_capacity: int = Field(default=2_000, ge=1)  # tenants per cell when public.cells says nothing (README)
+    cell_cache_ttl_s: float = Field(default=30.0, ge=0)  # how long a container trusts a tenant -> cell lookup
+
     # Transactional outbox (hrms.outbox): the SQS queue its events go to (unset: they wait in the tables),
     # and how long published rows are kept before the sweep purges them.
     outbox_queue_url: str | None = None
@@ -141,7 +152,7 @@ class Settings(BaseModel):
         return cls.model_validate(values)
 
 
-_JSON_KEYS = frozenset({"restore_targets"})
+_JSON_KEYS = frozenset({"restore_targets", "cells"})
 
 
 def _json(name: str, raw: str) -> Any:

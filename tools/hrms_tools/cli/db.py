@@ -22,6 +22,9 @@ app = typer.Typer(help="PostgreSQL maintenance per tenant schema.", no_args_is_h
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 TenantOpt = Annotated[str | None, typer.Option("--tenant", help="Only this tenant (slug or id).")]
 AllFlag = Annotated[bool, typer.Option("--all", help="Every tenant.")]
+CellOpt = Annotated[
+    str | None, typer.Option("--cell", help="Only this cell's database (default: the tenant's, or every cell).")
+]
 
 
 def _scope(tenant: str | None, every: bool) -> str | None:
@@ -55,6 +58,7 @@ def indexes(
     tenant: TenantOpt = None,
     every: AllFlag = False,
     dry_run: Annotated[bool, typer.Option(help="Only report; create nothing (exit 1 if any is missing).")] = False,
+    cell: CellOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Create the indexes the migrations define that a schema lacks; list never-scanned ones."""
@@ -62,7 +66,7 @@ def indexes(
     from hrms.migrations import maintenance
 
     with _progress("indexes", not as_json) as progress:
-        reports = maintenance.ensure_indexes(scope, dry_run=dry_run, progress=progress)
+        reports = maintenance.ensure_indexes(scope, dry_run=dry_run, progress=progress, cell=cell)
     if as_json:
         print_json([report.model_dump(mode="json", by_alias=True) for report in reports])
     else:
@@ -90,13 +94,13 @@ def indexes(
 
 
 @app.command()
-def analyze(tenant: TenantOpt = None, every: AllFlag = False, as_json: JsonFlag = False) -> None:
+def analyze(tenant: TenantOpt = None, every: AllFlag = False, cell: CellOpt = None, as_json: JsonFlag = False) -> None:
     """ANALYZE every table of the tenant schemas (fresh planner statistics)."""
     scope = _scope(tenant, every)
     from hrms.migrations import maintenance
 
     with _progress("analyze", not as_json) as progress:
-        runs = maintenance.analyze(scope, progress=progress)
+        runs = maintenance.analyze(scope, progress=progress, cell=cell)
     _print_runs("analyzed", runs, as_json)
 
 
@@ -106,6 +110,7 @@ def vacuum(
     every: AllFlag = False,
     full: Annotated[bool, typer.Option("--full", help="VACUUM FULL: rewrite tables (locks them meanwhile).")] = False,
     with_analyze: Annotated[bool, typer.Option("--analyze", help="VACUUM ANALYZE.")] = False,
+    cell: CellOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """VACUUM every table of the tenant schemas (outside any transaction)."""
@@ -113,7 +118,7 @@ def vacuum(
     from hrms.migrations import maintenance
 
     with _progress("vacuum", not as_json) as progress:
-        runs = maintenance.vacuum(scope, full=full, with_analyze=with_analyze, progress=progress)
+        runs = maintenance.vacuum(scope, full=full, with_analyze=with_analyze, progress=progress, cell=cell)
     _print_runs("vacuumed", runs, as_json)
 
 
@@ -136,13 +141,14 @@ def _print_runs(verb: str, runs: Sequence[SchemaRun], as_json: bool) -> None:
 def stats(
     tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant (slug or id); default all.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100, help="How many slow statements.")] = 10,
+    cell: Annotated[str | None, typer.Option("--cell", help="This cell's database (default: the control's).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Slowest statements, index usage, unused indexes, cache hit ratio and connections."""
+    """Slowest statements, index usage, unused indexes, cache hit ratio and connections of one cell's database."""
     use_local_stack()
     from hrms.migrations import maintenance
 
-    report = maintenance.stats(tenant, limit=limit)
+    report = maintenance.stats(tenant, limit=limit, cell=cell)
     if as_json:
         print_json(report)
         return

@@ -84,6 +84,9 @@ def dev(
     reload: Annotated[bool, typer.Option(help="Apply edits under functions/ and layers/ without a restart.")] = True,
     schedules: Annotated[bool, typer.Option(help="Fire the template's Schedule/ScheduleV2 events.")] = True,
     queues: Annotated[bool, typer.Option(help="Poll the template's SQS event sources (queue workers).")] = True,
+    redis_cluster: Annotated[
+        bool, typer.Option("--redis-cluster", help="Cache on a 3-primary Valkey cluster (RedisCluster=true).")
+    ] = False,
     env_vars: EnvVarsOpt = None,
     parameter_overrides: ParameterOverridesOpt = None,
 ) -> None:
@@ -103,6 +106,7 @@ def dev(
             hot_reload=reload,
             schedules=schedules,
             queues=queues,
+            redis_cluster=redis_cluster,
             **options,
         )
     except ValueError as exc:  # a parameter the template refuses
@@ -116,8 +120,12 @@ def migrate_status(as_json: JsonFlag = False) -> None:
     use_local_stack()
     from dataclasses import asdict
 
+    from hrms.db import cells
     from hrms.migrations import runner
 
+    if not cells.single():
+        _migrate_status_cells(runner.status_cells(), as_json)
+        return
     state = runner.status()
     if as_json:
         print_json({**asdict(state), "up_to_date": state.up_to_date})
@@ -141,12 +149,18 @@ def migrate_up(
     workers: Annotated[int | None, typer.Option(help="Schemas migrated in parallel.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Apply pending migrations: public first, then every tenant schema in parallel (resumable)."""
+    """Apply pending migrations: public first, then every tenant schema in parallel (resumable); with tenant
+    cells configured, on every cell at once (a failing cell is named; the others keep their new versions)."""
     use_local_stack()
 
     from rich.progress import Progress
 
+    from hrms.db import cells
     from hrms.migrations import runner
+
+    if not cells.single():
+        _migrate_cells(runner.up_cells(workers=workers), as_json)
+        return
 
     try:
         with Progress(console=console, transient=True, disable=as_json) as progress:
@@ -175,6 +189,40 @@ def migrate_up(
         raise typer.Exit(1)
 
 
+def _migrate_status_cells(statuses: dict[str, Any], as_json: bool) -> None:
+    from dataclasses import asdict
+
+    if as_json:
+        print_json({cell: s if isinstance(s, str) else asdict(s) for cell, s in statuses.items()})
+    for cell, state in statuses.items():
+        if isinstance(state, str) and not as_json:
+            console.print(f"[red]✗ cell {cell}: {state}[/red]")
+        elif not as_json:
+            at_latest = state.tenants_total - state.tenants_behind
+            mark = "[green]up to date[/green]" if state.up_to_date else "[yellow]migrations pending[/yellow]"
+            console.print(
+                f"cell {cell}: public {state.public_version}/{state.public_latest}, tenants {at_latest}/"
+                f"{state.tenants_total} at version {state.tenant_latest}, {len(state.drift)} drifted file(s): {mark}"
+            )
+    if any(isinstance(s, str) or s.drift for s in statuses.values()):
+        raise typer.Exit(1)
+
+
+def _migrate_cells(outcome: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(outcome)
+    else:
+        for cell, result in sorted(outcome.cells.items()):
+            console.print(
+                f"cell {cell}: public migrations applied: {result.public_applied or 'none'};"
+                f" tenant schemas migrated: {result.tenants_migrated}"
+            )
+        for where, error in sorted(outcome.failures.items()):
+            console.print(f"[red]✗ {where}: {error}[/red]")
+    if outcome.failures:
+        raise typer.Exit(1)
+
+
 @app.command()
 def health(as_json: JsonFlag = False) -> None:
     """Check PostgreSQL, MongoDB, Redis and S3 like GET /health; exit 0 when ok, 1 degraded, 2 down."""
@@ -192,8 +240,13 @@ def health(as_json: JsonFlag = False) -> None:
         names = {"postgres": "PostgreSQL", "mongo": "MongoDB", "redis": "Redis", "s3": "S3"}
         for name, check in report.checks.items():
             mark = "[green]✓[/green]" if check.ok else "[red]✗[/red]"
-            console.print(f"{mark} {names[name]}: {check.detail}" + (f": {check.reason}" if check.reason else ""))
-        failing = ", ".join(names[name] for name, check in report.checks.items() if not check.ok)
+            label = names.get(name) or f"PostgreSQL cell {name.partition(':')[2]}"  # postgres:<cell>
+            console.print(f"{mark} {label}: {check.detail}" + (f": {check.reason}" if check.reason else ""))
+        failing = ", ".join(
+            names.get(name) or f"PostgreSQL cell {name.partition(':')[2]}"
+            for name, check in report.checks.items()
+            if not check.ok
+        )
         colour = {"ok": "green", "degraded": "yellow", "down": "red"}[report.status]
         overall = f"[{colour}]Overall: {report.status}[/{colour}]"
         if failing:

@@ -84,11 +84,22 @@ def list_(
 
 
 @app.command()
-def check(tenant: Annotated[str, typer.Argument(help="Tenant id or slug.")], as_json: JsonFlag = False) -> None:
-    """Status, schema, tables, version, employees and last activity of one tenant."""
+def check(
+    tenant: Annotated[str | None, typer.Argument(help="Tenant id or slug; none: recover every cell.")] = None,
+    grace: Annotated[
+        float, typer.Option(help="Leave creations younger than this many seconds alone (recovery).", min=0)
+    ] = 300.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Status, schema, cell, tables, version, employees and last activity of one tenant. Without a tenant:
+    recovery - finish or remove creations that died midway, drop what cells hold that the registry does not
+    place there."""
     use_local_stack()
     from hrms.tenants import service
 
+    if tenant is None:
+        _recover(grace, as_json)
+        return
     result = service.check_tenant(tenant)
     t = result.tenant
     if as_json:
@@ -96,6 +107,7 @@ def check(tenant: Annotated[str, typer.Argument(help="Tenant id or slug.")], as_
             {
                 **t.model_dump(mode="json", by_alias=True),
                 "schemaExists": result.schema_exists,
+                "cell": result.cell,
                 "tables": result.tables,
                 "latestVersion": result.latest_version,
                 "healthy": result.healthy,
@@ -106,13 +118,75 @@ def check(tenant: Annotated[str, typer.Argument(help="Tenant id or slug.")], as_
     console.print(f"{mark} Tenant: {t.name} ({t.slug})")
     console.print(
         f"  Status: {t.status}\n  Schema: {t.schema_name} "
-        f"({'exists' if result.schema_exists else 'MISSING'}, {len(result.tables)} tables)"
+        f"({'exists' if result.schema_exists else 'MISSING'}, {len(result.tables)} tables)\n  Cell: {result.cell}"
     )
     console.print(f"  Schema version: {t.schema_version} (latest {result.latest_version})")
     console.print(f"  Created: {t.created_at:%Y-%m-%d %H:%M:%S %Z}\n  Employees: {t.employee_count}")
     console.print(f"  Last activity: {t.last_activity_at or 'never'}")
     if not result.healthy:
         raise typer.Exit(1)
+
+
+def _recover(grace: float, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from hrms.db import cells
+    from hrms.tenants import moves, service
+
+    done = service.recover(older_than_s=grace)
+    if not cells.single():
+        done.moved.extend(moves.finish_due())  # old copies of moved tenants whose grace period is over
+    if as_json:
+        print_json(asdict(done))
+    else:
+        for slug in done.finished:
+            console.print(f"[green]✓[/green] finished the creation of {slug}")
+        for slug in done.removed:
+            console.print(f"[green]✓[/green] removed the unfinished creation of {slug}")
+        for where in done.orphans:
+            console.print(f"[green]✓[/green] dropped {where} (no registration places it there)")
+        for slug in done.moved:
+            console.print(f"[green]✓[/green] dropped the old copy of {slug} (moved; grace period over)")
+        for cell in sorted(set(done.unreachable)):
+            console.print(f"[red]✗[/red] cell {cell} did not answer; run again once it is back")
+        if not (done.finished or done.removed or done.orphans or done.moved or done.unreachable):
+            console.print("[green]✓[/green] nothing to recover")
+    if done.unreachable:
+        raise typer.Exit(1)
+
+
+@app.command()
+def move(
+    tenant: Annotated[str, typer.Argument(help="Tenant id or slug.")],
+    to: Annotated[str, typer.Option("--to", help="The cell to move it to.")],
+    grace: Annotated[float, typer.Option(help="Seconds the old copy is kept after the switch.", min=0)] = 3600.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Move a tenant to another cell: copy, verify, freeze its writes for the cut-over only, switch, and drop
+    the old copy after the grace period. Safe to run again after a crash: it resumes where it stopped."""
+    use_local_stack()
+    from dataclasses import asdict
+
+    from hrms.tenants import moves
+
+    if as_json:
+        report = moves.move(tenant, to, grace_s=grace)
+    else:
+        with console.status(f"Moving {tenant} to cell {to}: copy, verify, cut-over..."):
+            report = moves.move(tenant, to, grace_s=grace)
+    if as_json:
+        print_json(asdict(report))
+        return
+    console.print(f"[green]✓[/green] {report.tenant}: {report.source} -> {report.target} ({report.phase})")
+    console.print(
+        f"  copy {report.copy_s:.2f} s, writes frozen {report.freeze_s:.2f} s, verification {report.verify_s:.2f} s"
+    )
+    if report.recopied:
+        console.print(f"  copied again (changed during the copy): {', '.join(report.recopied)}")
+    if report.phase != "done":
+        console.print(
+            "  the old copy is dropped once the grace period is over (run this again, or `hrms tenant check`)"
+        )
 
 
 def _set_status(tenant: str, status: str) -> None:

@@ -22,6 +22,7 @@ from hrms_tools.local.runtime import LocalRuntime, RuntimeOptions
 from hrms_tools.local.schedule import Scheduler
 from hrms_tools.local.stack import EmbeddedStack
 from hrms_tools.local.template import Template
+from hrms_tools.local.valkey_cluster import ValkeyCluster, start_for_stack
 
 console = Console()
 
@@ -40,8 +41,11 @@ def run_dev(
     queues: bool = True,
     parameter_overrides: Mapping[str, str] | None = None,
     env_vars: Mapping[str, Mapping[str, str]] | None = None,
+    redis_cluster: bool = False,
 ) -> None:
     spec = Template.load(template)
+    if redis_cluster:  # the functions' REDIS_CLUSTER, as the parameter sets it in AWS
+        parameter_overrides = {**(parameter_overrides or {}), "RedisCluster": "true"}
     options = RuntimeOptions(
         cold=cold, hot_reload=hot_reload, parameter_overrides=parameter_overrides or {}, env_vars=env_vars or {}
     )
@@ -50,10 +54,16 @@ def run_dev(
     stack = EmbeddedStack(data_dir, fresh=fresh, template=template)
     scheduler: Scheduler | None = None
     runtime: LocalRuntime | None = None
+    cluster: ValkeyCluster | None = None
     previous = _stop_on_signals()
     try:
         with console.status("Starting PostgreSQL, Valkey, MongoDB-protocol server and moto..."):
             os.environ.update(stack.start())
+        if redis_cluster:
+            with console.status("Starting a Valkey cluster of 3 primaries..."):
+                cluster = start_for_stack(stack)
+            os.environ.update(cluster.env)
+            console.print(f"[green]✓[/green] Valkey cluster: primaries on ports {', '.join(map(str, cluster.ports))}")
         from hrms.auth import credentials, tokens
         from hrms.migrations import runner
         from hrms_tools.local.demo import DEMO, DEMO_ADMIN_EMAIL, DEMO_SLUG, ensure_demo_tenant
@@ -105,6 +115,8 @@ def run_dev(
                 scheduler.stop()
             if runtime is not None:
                 runtime.queues.stop()
+            if cluster is not None:
+                cluster.stop()
             stack.stop()
             (data_dir / "env.json").unlink(missing_ok=True)
         finally:

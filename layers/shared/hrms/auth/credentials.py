@@ -20,8 +20,9 @@ from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hrms.auth import repo
+from hrms.db import cells
 from hrms.db.postgres import Conn, TenantTx, transaction
-from hrms.errors import Forbidden, Unauthorized
+from hrms.errors import Forbidden, Unauthorized, WritesFrozen
 from hrms.tenancy import PLATFORM_ADMIN, Actor, Tenant, checked_schema_name
 
 REVOKED = "This token is no longer valid; sign in again."
@@ -40,6 +41,7 @@ class UserState:
     date_of_leaving: dt.date | None
     timezone: str
     permissions: tuple[str, ...]
+    frozen_retry_after_s: int | None = None  # writes frozen (a restore in progress)
 
     @property
     def has_left(self) -> bool:
@@ -73,13 +75,15 @@ def load(conn: Conn, schema: str, user_id: UUID) -> tuple[UserState, str] | None
         date_of_leaving=row.date_of_leaving,
         timezone=row.timezone,
         permissions=tuple(sorted(row.permissions)),
+        frozen_retry_after_s=row.frozen_retry_after_s,
     )
     return state, str(row.tenant_status)
 
 
-def admit(context: dict[str, Any] | None) -> Actor:
+def admit(context: dict[str, Any] | None, *, writing: bool = False) -> Actor:
     """The caller of this request as they are now, from the authorizer context: 401 for a revoked
-    token (epoch, role, disabled, left), 403 for a suspended tenant."""
+    token (epoch, role, disabled, left), 403 for a suspended tenant, 503 with Retry-After for a write
+    (`writing`) while the tenant's writes are frozen (a restore replacing its data)."""
     if not context or "role" not in context or "userId" not in context:
         raise Unauthorized("Missing authorizer context.")
     epoch = _int(context.get("credentialsEpoch"))
@@ -92,15 +96,23 @@ def admit(context: dict[str, Any] | None) -> Actor:
         user_id = UUID(str(context["userId"]))
     except (KeyError, ValueError) as exc:
         raise Unauthorized("Missing authorizer context.") from exc
-    with transaction() as conn:
+    with transaction(cells.cell_of(tenant.tenant_id)) as conn:
         found = load(conn, tenant.schema_name, user_id)
     if found is None:
         raise Unauthorized(REVOKED)
     state, tenant_status = found
+    if tenant_status == "moved" or state.frozen_retry_after_s is not None:
+        cells.forget(tenant.tenant_id)  # a move may be flipping it: the retry reads the registry again
+    if tenant_status == "moved":  # this copy stays only for a grace period (hrms.tenants.moves)
+        raise WritesFrozen("This tenant has just moved to another database; try again.", retry_after_s=1)
     if tenant_status != "active":
         raise Forbidden("This tenant is suspended.")
     if not state.active or state.epoch != epoch or state.role != context["role"]:
         raise Unauthorized(REVOKED)
+    if writing and state.frozen_retry_after_s is not None:
+        raise WritesFrozen(
+            "This tenant's data is being restored; try again shortly.", retry_after_s=state.frozen_retry_after_s
+        )
     return Actor(
         user_id=str(user_id),
         role=state.role,

@@ -19,7 +19,7 @@ import time
 
 from hrms.auth import credentials, repo, reset_repo
 from hrms.auth.models import ForgotPasswordIn, ResetRequested
-from hrms.db import audit_log
+from hrms.db import audit_log, cells
 from hrms.db.postgres import tenant_tx, transaction
 from hrms.observability import logger
 from hrms.outbox import PASSWORD_RESET_REQUESTED, emit
@@ -42,7 +42,7 @@ def forgot_password(body: ForgotPasswordIn) -> ResetRequested:
 
 
 def _request_reset(slug: str, email: str) -> None:
-    with transaction() as conn:
+    with transaction(cells.cell_of_slug(slug)) as conn:  # the tenant's row and schema, in its cell
         registry = repo.tenant_by_slug(conn, slug, active_only=True)
         key = repo.user_by_email(conn, checked_schema_name(registry.schema_name), email) if registry else None
     if registry is None or key is None:

@@ -17,7 +17,7 @@ from hrms.auth.models import AccessToken, LoginIn, LoginOut, Me, PasswordChangeI
 from hrms.auth.passwords import hash_password, verify_password
 from hrms.auth.repo import AccountRow
 from hrms.config import settings
-from hrms.db import audit_log
+from hrms.db import audit_log, cells
 from hrms.db.postgres import TenantTx, tenant_tx, transaction
 from hrms.errors import Invalid, NotFound, TooManyRequests, Unauthorized
 from hrms.tenancy import Actor, Tenant, checked_schema_name
@@ -33,7 +33,7 @@ def _dummy_hash() -> str:
 
 
 def login(body: LoginIn) -> LoginOut:
-    with transaction() as conn:
+    with transaction(cells.cell_of_slug(body.tenant_slug)) as conn:  # the tenant's row and schema, in its cell
         tenant = repo.tenant_by_slug(conn, body.tenant_slug, active_only=True)
         user = state = None
         if tenant is not None:
@@ -49,6 +49,8 @@ def login(body: LoginIn) -> LoginOut:
             tx = TenantTx(conn, Tenant(tenant.id, tenant.schema_name), Actor(str(user.id), user.role, None))
             _record_attempt(tx, user, ok, "auth.login")
     if not ok or user is None or tenant is None:
+        if tenant is None:
+            cells.forget(body.tenant_slug)  # perhaps a copy a move left behind: the next try reads the registry
         raise Unauthorized(LOGIN_FAILED)
     ttl = settings().jwt_ttl_s
     return LoginOut(

@@ -52,6 +52,7 @@ class UserStateRow:
     timezone: str
     permissions: list[str]
     tenant_status: str | None  # None: no tenant of the registry has the schema
+    frozen_retry_after_s: int | None = None  # the tenant's writes are frozen (a restore): retry after this
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,9 @@ def user_state(conn: Conn, schema: str, user_id: UUID) -> UserStateRow | None:
         "SELECT u.id AS user_id, u.role, u.status, u.credentials_epoch AS epoch, u.must_change_password,"
         " u.employee_id, e.date_of_leaving, coalesce(tz.value #>> '{{}}', 'UTC') AS timezone,"
         " coalesce(rp.permissions, '{{}}') AS permissions,"
-        " (SELECT t.status FROM public.tenants t WHERE t.schema_name = %(schema)s) AS tenant_status"
+        " (SELECT t.status FROM public.tenants t WHERE t.schema_name = %(schema)s) AS tenant_status,"
+        " (SELECT f.retry_after_s FROM public.tenant_write_freezes f JOIN public.tenants t ON t.id = f.tenant_id"
+        " WHERE t.schema_name = %(schema)s) AS frozen_retry_after_s"
         " FROM {users} u"
         " LEFT JOIN {employees} e ON e.id = u.employee_id"
         " LEFT JOIN {settings} tz ON tz.key = 'timezone'"

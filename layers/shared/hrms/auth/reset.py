@@ -21,7 +21,7 @@ from uuid import UUID
 from hrms.auth import credentials, password_policy, repo, reset_repo, reset_tokens
 from hrms.auth.models import ResetPasswordIn
 from hrms.auth.passwords import hash_password
-from hrms.db import audit_log
+from hrms.db import audit_log, cells
 from hrms.db.postgres import TenantTx, tenant_tx, transaction
 from hrms.errors import BadRequest, Invalid
 from hrms.tenancy import Actor, Tenant, checked_schema_name
@@ -46,7 +46,7 @@ def reset_password(body: ResetPasswordIn) -> None:
     token = reset_tokens.parse(body.token)
     if token is None:
         raise BadRequest(INVALID_TOKEN)
-    with transaction() as conn:
+    with transaction(cells.cell_of(token.tenant_id)) as conn:  # the tenant's row and schema, in its cell
         registry = repo.tenant_by_id(conn, token.tenant_id)
         schema = checked_schema_name(registry.schema_name) if registry and registry.status == "active" else None
         owner = reset_repo.token_owner(conn, schema, token.selector) if schema else None

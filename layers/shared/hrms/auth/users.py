@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from hrms.auth import repo
+from hrms.db import cells
 from hrms.db.postgres import transaction
 from hrms.errors import NotFound
 from hrms.tenancy import checked_schema_name
@@ -20,7 +21,7 @@ class TenantUser:
 
 
 def find_user_by_email(tenant_slug: str, email: str) -> TenantUser:
-    with transaction() as conn:
+    with transaction(cells.cell_of_slug(tenant_slug)) as conn:  # the tenant's row and schema, in its cell
         tenant = repo.tenant_by_slug(conn, tenant_slug, active_only=False)
         if tenant is None:
             raise NotFound(f"No tenant '{tenant_slug}'.")

@@ -2,6 +2,8 @@
 
 Postgres down -> "down" (503): nothing works without it. Redis, Mongo or S3 down -> "degraded"
 (200): Redis is only an accelerator and the Mongo/S3 routes fail on their own.
+With tenant cells (hrms.db.cells), `postgres` is the control database (cell `default`) and each other cell
+has its own check, `postgres:<cell>`; one of those down is "degraded": only that cell's tenants get 503.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Literal
 
 from pydantic import Field
@@ -32,10 +35,10 @@ class HealthReport(ApiModel):
         return 503 if self.status == "down" else 200
 
 
-def _postgres() -> str:
+def _postgres(cell: str = "default") -> str:
     from hrms.db.postgres import transaction
 
-    with transaction() as conn:
+    with transaction(cell) as conn:
         row = conn.execute("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()")
         return f"connected ({row.fetchone()['n']} connections)"  # type: ignore[index]
 
@@ -48,9 +51,9 @@ def _mongo() -> str:
 
 
 def _redis() -> str:
-    from hrms.cache.client import redis_client
+    from hrms.cache.admin import ping
 
-    redis_client().ping()
+    ping()  # every primary of a cluster
     return "connected"
 
 
@@ -76,9 +79,19 @@ def _timed(check: Callable[[], str]) -> Check:
     return Check(ok=ok, latency_ms=round((time.perf_counter() - started) * 1000, 2), detail=detail, reason=reason)
 
 
+def _with_cells() -> dict[str, Callable[[], str]]:
+    from hrms.db import cells
+
+    if cells.single():
+        return CHECKS
+    others = [name for name in cells.configured() if name != cells.DEFAULT]
+    return {**CHECKS, **{f"postgres:{name}": partial(_postgres, name) for name in others}}
+
+
 def check_health() -> HealthReport:
-    with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
-        futures = {name: pool.submit(_timed, check) for name, check in CHECKS.items()}
+    checks_run = _with_cells()
+    with ThreadPoolExecutor(max_workers=len(checks_run)) as pool:
+        futures = {name: pool.submit(_timed, check) for name, check in checks_run.items()}
         checks = {name: future.result() for name, future in futures.items()}
     if not checks["postgres"].ok:
         status: Literal["ok", "degraded", "down"] = "down"

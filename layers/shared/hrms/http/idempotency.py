@@ -32,13 +32,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from hrms.db import cells
 from hrms.db.postgres import Conn, transaction
-from hrms.errors import BadRequest, Conflict, Invalid, NotFound
+from hrms.errors import BadRequest, Conflict, DependencyDown, Invalid, NotFound
 from hrms.observability import logger
 from hrms.tenancy import Actor
 
@@ -182,25 +184,36 @@ def purge_expired(
     """Delete expired keys: public's and every live tenant's, or one tenant's (slug or id). `deadline` is a
     `time.monotonic()` value; `max_rows_per_schema=None` empties each schema of expired rows."""
     summary = PurgeSummary()
-    with transaction() as conn:
-        schemas = [row["schema_name"] for row in conn.execute(_TABLES, {"tenant": tenant})]
-    if tenant is not None and not schemas:
+    located: dict[str, list[str]] = {}  # cell -> its schemas (hrms.db.cells: each cell purges its own tenants)
+    for cell in _cells(tenant):
+        try:
+            with transaction(cell) as conn:
+                located[cell] = [row["schema_name"] for row in conn.execute(_TABLES, {"tenant": tenant})]
+        except DependencyDown:
+            if cell == cells.DEFAULT:
+                raise
+            summary.failed += 1  # a cell down: its keys wait for the next run
+            logger.warning("Idempotency key purge could not reach a cell", extra={"cell": cell})
+    if tenant is not None and not any(located.values()):
         raise NotFound(f"No tenant '{tenant}'.")
-    summary.schemas = len(schemas)
-    expired: list[tuple[datetime, str]] = []
-    for start in range(0, len(schemas), PROBE_CHUNK):
-        if _past(deadline):
-            summary.interrupted = True
-            break
-        expired += _probe(schemas[start : start + PROBE_CHUNK], summary)
+    summary.schemas = sum(len(schemas) for schemas in located.values())
+    expired: list[tuple[datetime, str, str]] = []
+    for cell, schemas in located.items():
+        for start in range(0, len(schemas), PROBE_CHUNK):
+            if _past(deadline):
+                summary.interrupted = True
+                break
+            expired += [
+                (oldest, cell, schema) for oldest, schema in _probe(schemas[start : start + PROBE_CHUNK], summary, cell)
+            ]
     expired.sort()
     summary.expired = len(expired)
-    for done, (_, schema) in enumerate(expired, 1):
+    for done, (_, cell, schema) in enumerate(expired, 1):
         if _past(deadline):
             summary.interrupted = True
             break
         try:
-            _purge_schema(schema, batch, max_rows_per_schema, deadline, summary)
+            _purge_schema(schema, batch, max_rows_per_schema, deadline, summary, cell)
         except _SCHEMA_ERRORS as exc:
             summary.failed += 1
             logger.warning("Idempotency key purge failed for a schema", extra={"schema": schema, "error": repr(exc)})
@@ -212,10 +225,22 @@ def purge_expired(
 _SCHEMA_ERRORS = (psycopg.Error, Conflict)  # one schema's trouble; DependencyDown (no database) ends the run
 
 
-def _probe(schemas: Sequence[str], summary: PurgeSummary) -> list[tuple[datetime, str]]:
+def _cells(tenant: str | None) -> list[str]:
+    """The cells to purge: every cell, or the one holding `tenant` (slug or id)."""
+    if cells.single():
+        return [cells.DEFAULT]
+    if tenant is None:
+        return list(cells.configured())
+    try:
+        return [cells.cell_of(UUID(tenant))]
+    except ValueError:
+        return [cells.cell_of_slug(tenant)]
+
+
+def _probe(schemas: Sequence[str], summary: PurgeSummary, cell: str = cells.DEFAULT) -> list[tuple[datetime, str]]:
     """(oldest expiry, schema) of the schemas holding expired keys: one query, or one per schema if it fails."""
     try:
-        with transaction() as conn:
+        with transaction(cell) as conn:
             return _oldest_expired(conn, schemas)
     except _SCHEMA_ERRORS as exc:
         if len(schemas) == 1:
@@ -226,7 +251,7 @@ def _probe(schemas: Sequence[str], summary: PurgeSummary) -> list[tuple[datetime
             return []
     found = []  # a table dropped meanwhile, say: the other schemas of the chunk are still purged
     for schema in schemas:
-        found += _probe([schema], summary)
+        found += _probe([schema], summary, cell)
     return found
 
 
@@ -238,7 +263,14 @@ def _oldest_expired(conn: Conn, schemas: Sequence[str]) -> list[tuple[datetime, 
     return [(row["oldest"], row["schema_name"]) for row in conn.execute(query)]
 
 
-def _purge_schema(schema: str, batch: int, max_rows: int | None, deadline: float | None, summary: PurgeSummary) -> None:
+def _purge_schema(
+    schema: str,
+    batch: int,
+    max_rows: int | None,
+    deadline: float | None,
+    summary: PurgeSummary,
+    cell: str = cells.DEFAULT,
+) -> None:
     statement = sql.SQL(_DELETE_BATCH).format(table=sql.Identifier(schema, "idempotency_keys"))
     purged = 0
     while max_rows is None or purged < max_rows:
@@ -246,7 +278,7 @@ def _purge_schema(schema: str, batch: int, max_rows: int | None, deadline: float
             summary.interrupted = True
             return
         limit = batch if max_rows is None else min(batch, max_rows - purged)
-        with transaction() as conn:
+        with transaction(cell) as conn:
             deleted = conn.execute(statement, (limit,)).rowcount
         purged += deleted
         summary.purged += deleted

@@ -2,6 +2,9 @@
 
 Everything runs on one dedicated autocommit connection (VACUUM and CREATE INDEX CONCURRENTLY
 cannot run inside a transaction), outside the pool and its statement timeout.
+Per cell (hrms.db.cells): each command works on the tenant schemas of one cell at a time, on that cell's
+database: `cell` when given, else the cell of `tenant`, else every cell in turn (statistics: the control
+database's cell unless told otherwise).
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
+from uuid import UUID
 
 import psycopg
 from psycopg import sql
 from pydantic import Field
 
+from hrms.db import cells
 from hrms.db.postgres import Conn, connect
 from hrms.errors import NotFound
 from hrms.migrations.files import SCHEMA_TOKEN, Migration, latest_version, migrations
@@ -34,7 +39,7 @@ _SQL_COMMENT = re.compile(r"--[^\n]*")
 _TARGETS = """
 SELECT slug, schema_name, schema_version, EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = schema_name) AS present
 FROM public.tenants
-WHERE status <> 'deleted' AND (%(key)s::text IS NULL OR slug = %(key)s OR id::text = %(key)s)
+WHERE status <> 'deleted' AND (%(key)s::text IS NULL OR slug = %(key)s OR id::text = %(key)s) AND cell = %(cell)s
 ORDER BY slug
 """
 _SCHEMA_INDEXES = """
@@ -126,9 +131,9 @@ class DatabaseStats(ApiModel):
     connections: Connections
 
 
-def targets(conn: Conn, tenant: str | None) -> list[Target]:
-    """One tenant's schema (slug or id), or every non-deleted tenant's, ordered by slug."""
-    rows = conn.execute(_TARGETS, {"key": tenant}).fetchall()
+def targets(conn: Conn, tenant: str | None, cell: str = cells.DEFAULT) -> list[Target]:
+    """One tenant's schema (slug or id), or every non-deleted tenant's of the cell, ordered by slug."""
+    rows = conn.execute(_TARGETS, {"key": tenant, "cell": cell}).fetchall()
     if tenant is not None and not rows:
         raise NotFound(f"No tenant '{tenant}'.")
     return [Target(r["slug"], checked_schema_name(r["schema_name"]), r["schema_version"], r["present"]) for r in rows]
@@ -137,18 +142,31 @@ def targets(conn: Conn, tenant: str | None) -> list[Target]:
 # Indexes
 
 
+def in_scope(tenant: str | None, cell: str | None) -> list[str]:
+    """The cells a command works on: `cell`; else the cell of `tenant` (slug or id); else every cell."""
+    if cell is not None:
+        return [cells.cell(cell).name]
+    if tenant is not None:
+        try:
+            return [cells.cell_of(UUID(tenant))]
+        except ValueError:
+            return [cells.cell_of_slug(tenant)]
+    return list(cells.configured())
+
+
 def ensure_indexes(
-    tenant: str | None, *, dry_run: bool = False, progress: Progress | None = None
+    tenant: str | None, *, dry_run: bool = False, progress: Progress | None = None, cell: str | None = None
 ) -> list[SchemaIndexes]:
     """Compare each schema's indexes with the migrations', create the missing ones and list unused ones."""
-    with connect() as conn:
-        found = targets(conn, tenant)
-        expected = expected_indexes(conn)
-        reports = []
-        for done, target in enumerate(found, 1):
-            reports.append(_ensure_schema_indexes(conn, target, expected, dry_run))
-            if progress:
-                progress(done, len(found), target.schema)
+    reports = []
+    for name in in_scope(tenant, cell):
+        with connect(name) as conn:
+            found = targets(conn, tenant, name)
+            expected = expected_indexes(conn)
+            for done, target in enumerate(found, 1):
+                reports.append(_ensure_schema_indexes(conn, target, expected, dry_run))
+                if progress:
+                    progress(done, len(found), target.schema)
     return reports
 
 
@@ -217,28 +235,36 @@ def _ensure_schema_indexes(
 # ANALYZE and VACUUM
 
 
-def analyze(tenant: str | None, *, progress: Progress | None = None) -> list[SchemaRun]:
+def analyze(tenant: str | None, *, progress: Progress | None = None, cell: str | None = None) -> list[SchemaRun]:
     """ANALYZE every table of each tenant schema in scope."""
-    return _each_schema(tenant, sql.SQL("ANALYZE"), progress)
+    return _each_schema(tenant, sql.SQL("ANALYZE"), progress, cell)
 
 
 def vacuum(
-    tenant: str | None, *, full: bool = False, with_analyze: bool = False, progress: Progress | None = None
+    tenant: str | None,
+    *,
+    full: bool = False,
+    with_analyze: bool = False,
+    progress: Progress | None = None,
+    cell: str | None = None,
 ) -> list[SchemaRun]:
     """VACUUM every table of each tenant schema in scope (FULL rewrites tables under an exclusive lock)."""
     command = sql.SQL("VACUUM (FULL {}, ANALYZE {})").format(sql.Literal(full), sql.Literal(with_analyze))
-    return _each_schema(tenant, command, progress)
+    return _each_schema(tenant, command, progress, cell)
 
 
-def _each_schema(tenant: str | None, command: sql.Composable, progress: Progress | None) -> list[SchemaRun]:
-    """`command` (ANALYZE, VACUUM ...) over all tables of each schema, one statement per schema."""
-    with connect() as conn:
-        found = targets(conn, tenant)
-        runs = []
-        for done, target in enumerate(found, 1):
-            runs.append(_run_on_schema(conn, target, command))
-            if progress:
-                progress(done, len(found), target.schema)
+def _each_schema(
+    tenant: str | None, command: sql.Composable, progress: Progress | None, cell: str | None
+) -> list[SchemaRun]:
+    """`command` (ANALYZE, VACUUM ...) over all tables of each schema, one statement per schema, cell by cell."""
+    runs = []
+    for name in in_scope(tenant, cell):
+        with connect(name) as conn:
+            found = targets(conn, tenant, name)
+            for done, target in enumerate(found, 1):
+                runs.append(_run_on_schema(conn, target, command))
+                if progress:
+                    progress(done, len(found), target.schema)
     return runs
 
 
@@ -262,10 +288,12 @@ def _run_on_schema(conn: Conn, target: Target, command: sql.Composable) -> Schem
 # Statistics
 
 
-def stats(tenant: str | None, *, limit: int = 10) -> DatabaseStats:
-    """The slowest statements, index usage, unused indexes, cache hit ratio and connections."""
-    with connect() as conn:
-        found = targets(conn, tenant)
+def stats(tenant: str | None, *, limit: int = 10, cell: str | None = None) -> DatabaseStats:
+    """The slowest statements, index usage, unused indexes, cache hit ratio and connections of one cell's
+    database (`cell`, else the tenant's, else the control database's)."""
+    name = in_scope(tenant, cell)[0] if (tenant or cell) else cells.DEFAULT
+    with connect(name) as conn:
+        found = targets(conn, tenant, name)
         schemas = [t.schema for t in found if t.present]
         return DatabaseStats(
             tenant=tenant,

@@ -12,6 +12,10 @@
   tenant migration, the schemas that ran it; `status` lists the same drift. The comparison is part of
   the one state query: a handful of recorded rows against the shipped files, whatever the tenant
   count (the schemas are counted only for a file that drifted).
+- Cells (hrms.db.cells): every cell is a database of its own with this public schema; a run over one cell
+  (`cell`) migrates the tenant schemas whose row there names that cell (the control database also holds the
+  registry rows of other cells' tenants, which it leaves alone). `up_cells` runs every cell in parallel;
+  one cell failing leaves the others at their versions and the report names it.
 """
 
 from __future__ import annotations
@@ -44,7 +48,9 @@ CREATE TABLE IF NOT EXISTS public.schema_migrations (
 )"""
 DRIFT_EXAMPLES = 5  # tenant schemas named per drifted file (with the count of all of them)
 _STATE = """
-WITH shipped (scope, version, file, checksum) AS (
+WITH mine AS (  -- this cell's tenants (written without the column, which public migration 0006 adds)
+    SELECT t.* FROM public.tenants t WHERE coalesce(to_jsonb(t) ->> 'cell', 'default') = %(cell)s
+), shipped (scope, version, file, checksum) AS (
     SELECT * FROM unnest(%(scopes)s::text[], %(versions)s::int[], %(files)s::text[], %(checksums)s::text[])
 ), drifted AS (
     SELECT s.scope, s.version, s.file, m.checksum AS recorded, s.checksum AS actual
@@ -53,18 +59,18 @@ WITH shipped (scope, version, file, checksum) AS (
 )
 SELECT (SELECT coalesce(max(version), 0) FROM public.schema_migrations WHERE scope = 'public') AS public_version,
        (SELECT coalesce(max(version), 0) FROM public.schema_migrations WHERE scope = 'tenant') AS tenant_registered,
-       (SELECT count(*) FROM public.tenants WHERE status <> 'deleted') AS tenants_total,
-       (SELECT count(*) FROM public.tenants
+       (SELECT count(*) FROM mine WHERE status <> 'deleted') AS tenants_total,
+       (SELECT count(*) FROM mine
         WHERE status <> 'deleted' AND schema_version < %(latest)s) AS tenants_behind,
        (SELECT count(*) FROM shipped JOIN public.schema_migrations USING (scope, version)) AS checked,
        (SELECT coalesce(jsonb_agg(jsonb_build_object(
                    'file', d.file, 'scope', d.scope, 'version', d.version, 'recorded', d.recorded, 'actual', d.actual,
                    'schemas', CASE d.scope WHEN 'tenant' THEN (
-                       SELECT count(*) FROM public.tenants t
+                       SELECT count(*) FROM mine t
                        WHERE t.status <> 'deleted' AND t.schema_version >= d.version) END,
                    'examples', CASE d.scope WHEN 'tenant' THEN (
                        SELECT coalesce(jsonb_agg(e.schema_name ORDER BY e.schema_name), '[]')
-                       FROM (SELECT t.schema_name FROM public.tenants t
+                       FROM (SELECT t.schema_name FROM mine t
                              WHERE t.status <> 'deleted' AND t.schema_version >= d.version
                              ORDER BY t.schema_name LIMIT %(examples)s) e) ELSE '[]' END
                ) ORDER BY d.scope, d.version), '[]')
@@ -147,10 +153,10 @@ def _conninfo(conninfo: str | None) -> str:
     return make_conninfo(conninfo, **settings().pg_tls)
 
 
-def status(conninfo: str | None = None, mset: MigrationSet | None = None) -> MigrationStatus:
+def status(conninfo: str | None = None, mset: MigrationSet | None = None, *, cell: str = "default") -> MigrationStatus:
     mset = mset or MigrationSet.shipped()
     with psycopg.connect(_conninfo(conninfo), row_factory=dict_row) as conn:
-        state = _read_state(conn, mset)
+        state = _read_state(conn, mset, cell)
     return MigrationStatus(
         public_version=state["public_version"],
         public_latest=len(mset.public),
@@ -168,6 +174,7 @@ def up(
     mset: MigrationSet | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    cell: str = "default",
 ) -> MigrationResult:
     """Bring the public schema and every tenant schema to the latest version; `ChecksumDrift` (and nothing
     applied) if an applied migration's file changed."""
@@ -178,7 +185,7 @@ def up(
         if not lock_conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (_LOCK_KEY,)).fetchone()["ok"]:  # type: ignore[index]
             raise Conflict("Another migration run is in progress.")
         try:
-            state = _read_state(lock_conn, mset)
+            state = _read_state(lock_conn, mset, cell)
             if state["drift"]:
                 raise ChecksumDrift(_drift(state["drift"]))
             if state["public_version"] < len(mset.public):
@@ -186,7 +193,7 @@ def up(
             if state["tenant_registered"] < len(mset.tenant):
                 _register_tenant_migrations(lock_conn, mset.tenant)
             if state["tenants_behind"]:
-                _migrate_tenants(conninfo, lock_conn, mset.tenant, workers, progress, result)
+                _migrate_tenants(conninfo, lock_conn, mset.tenant, workers, progress, result, cell)
         finally:
             lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
     from hrms.db.tenant_collection import ensure_indexes
@@ -195,7 +202,7 @@ def up(
     return result
 
 
-def _read_state(conn: psycopg.Connection[Any], mset: MigrationSet) -> dict[str, Any]:
+def _read_state(conn: psycopg.Connection[Any], mset: MigrationSet, cell: str = "default") -> dict[str, Any]:
     """The whole no-op check, drift included, in one query; bootstraps the bookkeeping table on a fresh database."""
     shipped = [*mset.public, *mset.tenant]
     params = {
@@ -205,6 +212,7 @@ def _read_state(conn: psycopg.Connection[Any], mset: MigrationSet) -> dict[str, 
         "files": [m.file for m in shipped],
         "checksums": [m.checksum for m in shipped],
         "examples": DRIFT_EXAMPLES,
+        "cell": cell,
     }
     try:
         with conn.transaction():
@@ -260,17 +268,22 @@ def _migrate_tenants(
     workers: int | None,
     progress: Progress | None,
     result: MigrationResult,
+    cell: str = "default",
 ) -> None:
     behind = conn.execute(
-        "SELECT id, schema_name FROM public.tenants WHERE status <> 'deleted' AND schema_version < %s"
-        " ORDER BY created_at",
-        (len(tenant),),
+        "SELECT id, schema_name FROM public.tenants t WHERE status <> 'deleted' AND schema_version < %s"
+        " AND coalesce(to_jsonb(t) ->> 'cell', 'default') = %s ORDER BY created_at",
+        (len(tenant), cell),
     ).fetchall()
     workers = min(workers or settings().migration_workers, len(behind))
     done = 0
     with (
         ConnectionPool(
-            conninfo, connection_class=Conn, min_size=workers, max_size=workers, kwargs={"row_factory": dict_row}
+            conninfo,
+            connection_class=postgres.PooledConn,
+            min_size=workers,
+            max_size=workers,
+            kwargs={"row_factory": dict_row},
         ) as pool,
         ThreadPoolExecutor(max_workers=workers) as executor,
     ):
@@ -286,7 +299,7 @@ def _migrate_tenants(
                 progress(done, len(behind))
 
 
-def _migrate_one(pool: ConnectionPool[Conn], tenant_id: Any, tenant: Sequence[Migration]) -> None:
+def _migrate_one(pool: ConnectionPool[postgres.PooledConn], tenant_id: Any, tenant: Sequence[Migration]) -> None:
     """One schema, one transaction: the tenant row is locked so creates and runs cannot interleave."""
     with pool.connection() as conn, conn.transaction():
         row = conn.execute(
@@ -295,3 +308,59 @@ def _migrate_one(pool: ConnectionPool[Conn], tenant_id: Any, tenant: Sequence[Mi
         for migration in tenant[row["schema_version"] :]:  # type: ignore[index]
             conn.execute(migration.statement(row["schema_name"]))  # type: ignore[index]
         conn.execute("UPDATE public.tenants SET schema_version = %s WHERE id = %s", (len(tenant), tenant_id))
+
+
+@dataclass
+class CellsResult:
+    """A run over every cell: each cell's result, and the cells that could not run or stopped (why)."""
+
+    cells: dict[str, MigrationResult] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> dict[str, str]:
+        """'<cell>' (the cell's run failed) or '<cell>/<schema>' (one tenant schema failed) -> the error."""
+        found = dict(self.errors)
+        for cell, result in self.cells.items():
+            found.update({f"{cell}/{schema}": error for schema, error in result.failures.items()})
+        return found
+
+
+def up_cells(*, workers: int | None = None, mset: MigrationSet | None = None) -> CellsResult:
+    """`up` on every configured cell at once, each with its own lock, connections and resumable progress: a
+    cell that fails (down, drift, a schema) leaves the others migrated and is named in the result."""
+    from hrms.db import cells
+
+    names = list(cells.configured())
+    outcome = CellsResult()
+    with ThreadPoolExecutor(max_workers=len(names)) as executor:
+        futures = {
+            executor.submit(up, cell_conninfo(name), mset=mset, workers=workers, cell=name): name for name in names
+        }
+        for future in as_completed(futures):
+            name = futures[future]
+            try:
+                outcome.cells[name] = future.result()
+            except (psycopg.Error, Conflict, ChecksumDrift) as exc:
+                outcome.errors[name] = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return outcome
+
+
+def cell_conninfo(name: str) -> str:
+    """The connection string of a cell's database (credentials from its secret, TLS from the settings)."""
+    from hrms.db import cells
+
+    return make_conninfo(cells.cell(name).url, **postgres.credentials(name), **settings().pg_tls)
+
+
+def status_cells(mset: MigrationSet | None = None) -> dict[str, MigrationStatus | str]:
+    """`status` of every configured cell (a cell that cannot be read: why, instead)."""
+    from hrms.db import cells
+
+    found: dict[str, MigrationStatus | str] = {}
+    for name in cells.configured():
+        try:
+            found[name] = status(cell_conninfo(name), mset, cell=name)
+        except psycopg.Error as exc:
+            found[name] = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return found

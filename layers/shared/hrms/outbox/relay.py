@@ -11,6 +11,8 @@ One run:
      most `MAX_ROWS_PER_TENANT` rows per run, so one large backlog cannot starve the other tenants;
    - removes the tenant's marker if its outbox is drained (`store.release_marker`).
 3. Stops starting new work at `deadline`; whatever is left keeps its marker, so the next run resumes.
+With tenant cells (hrms.db.cells) each cell's `public.outbox_pending` lists the tenants it hosts: a run reads
+every cell's and visits the longest pending first, whichever cell; a cell that does not answer waits.
 
 Each row goes to its event type's queue (`publisher.deliver`); rows whose queue is not configured are
 passed over (they keep their tenant's marker). Rows are locked `FOR UPDATE SKIP LOCKED` while they are
@@ -30,6 +32,7 @@ import psycopg
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from hrms.config import settings
+from hrms.db import cells
 from hrms.db.postgres import tenant_tx, transaction
 from hrms.errors import DomainError
 from hrms.observability import logger
@@ -74,8 +77,15 @@ def sweep(
     if unset:
         names = ", ".join(name.upper() for name in unset)
         logger.warning(f"{names} not set: the outbox events for these queues stay in the tables")
-    with transaction() as conn:
-        pending = store.pending_tenants(conn, max_tenants)
+    pending = []
+    for cell in cells.configured() if not cells.single() else [cells.DEFAULT]:  # each cell lists its own tenants
+        try:
+            with transaction(cell) as conn:
+                pending += store.pending_tenants(conn, max_tenants)
+        except DomainError as exc:  # a cell down: its tenants wait for the next run
+            summary.errors += 1
+            logger.warning("Outbox sweep could not read a cell", extra={"cell": cell, "error": repr(exc)})
+    pending = sorted(pending, key=lambda row: (row.since, row.tenant_id))[:max_tenants]
     for row in pending:
         if summary.interrupted or (deadline is not None and time.monotonic() >= deadline):
             summary.interrupted = True

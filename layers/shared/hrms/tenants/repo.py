@@ -34,6 +34,7 @@ class TenantRow:
     settings: dict[str, Any]
     schema_version: int
     updated_at: dt.datetime
+    cell: str  # the cell holding the schema (hrms.db.cells)
 
 
 _TENANT_COLUMNS = sql.SQL(", ").join(
@@ -51,15 +52,95 @@ def insert_tenant(
     admin_email: str,
     description: str | None,
     settings: dict[str, Any],
+    cell: str = "default",
+    status: str = "active",
 ) -> UUID | None:
     """The new tenant's id, or None if the slug is taken."""
     row = conn.execute(
-        "INSERT INTO public.tenants (id, name, slug, schema_name, admin_email, description, settings, schema_version)"
-        " VALUES (coalesce(%s::uuid, gen_random_uuid()), %s, %s, %s, %s, %s, %s, %s)"
+        "INSERT INTO public.tenants"
+        " (id, name, slug, schema_name, admin_email, description, settings, schema_version, cell, status)"
+        " VALUES (coalesce(%s::uuid, gen_random_uuid()), %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (slug) DO NOTHING RETURNING id",
-        (tenant_id, name, slug, schema_name, admin_email, description, Jsonb(settings), len(migrations("tenant"))),
+        (
+            tenant_id,
+            name,
+            slug,
+            schema_name,
+            admin_email,
+            description,
+            Jsonb(settings),
+            len(migrations("tenant")),
+            cell,
+            status,
+        ),
     ).fetchone()
     return row["id"] if row else None
+
+
+# ---------------------------------------------------------------- provisioning in a cell (hrms.tenants.service)
+
+
+def finish_provisioning(conn: Conn, tenant_id: UUID) -> bool:
+    """Registry: 'provisioning' -> 'active'; False when the row is gone (recovery removed it) or not provisioning."""
+    row = conn.execute(
+        "UPDATE public.tenants SET status = 'active', updated_at = now() WHERE id = %s AND status = 'provisioning'"
+        " RETURNING id",
+        (tenant_id,),
+    ).fetchone()
+    return row is not None
+
+
+def abandon_provisioning(conn: Conn, tenant_id: UUID) -> bool:
+    """Remove a registration still 'provisioning'; True when no live registration is left (removed now or
+    earlier), False when the tenant became active meanwhile (then it stays)."""
+    conn.execute("DELETE FROM public.tenants WHERE id = %s AND status = 'provisioning'", (tenant_id,))
+    left = conn.execute("SELECT 1 FROM public.tenants WHERE id = %s AND status <> 'deleted'", (tenant_id,)).fetchone()
+    return left is None
+
+
+def hosted_before(conn: Conn, older_than_s: float) -> list[tuple[UUID, str]]:
+    """(id, schema) of the tenant rows of this database (a cell) created more than `older_than_s` seconds ago."""
+    found = conn.execute(
+        "SELECT id, schema_name FROM public.tenants WHERE created_at < now() - make_interval(secs => %s)",
+        (older_than_s,),
+    ).fetchall()
+    return [(row["id"], row["schema_name"]) for row in found]
+
+
+def provisioning(conn: Conn, older_than_s: float) -> list[TenantRow]:
+    """Registry rows still 'provisioning' after `older_than_s` seconds (a creation that died midway)."""
+    query = sql.SQL(
+        "SELECT {} FROM public.tenants WHERE status = 'provisioning'"
+        " AND created_at < now() - make_interval(secs => %s) ORDER BY created_at"
+    ).format(_TENANT_COLUMNS)
+    return rows.many(conn, TenantRow, query, (older_than_s,))
+
+
+def delete_registration(conn: Conn, tenant_id: UUID) -> None:
+    """Remove a tenant's row (and what hangs off it: features, freezes, outbox marker) from this database."""
+    conn.execute("DELETE FROM public.tenants WHERE id = %s", (tenant_id,))
+
+
+def hosted(conn: Conn) -> list[tuple[UUID, str]]:
+    """(id, schema) of every tenant row of this database (in a cell: the tenants it hosts)."""
+    found = conn.execute("SELECT id, schema_name FROM public.tenants WHERE status <> 'deleted'").fetchall()
+    return [(row["id"], row["schema_name"]) for row in found]
+
+
+def registered(conn: Conn, tenant_ids: Sequence[UUID], cell: str) -> set[UUID]:
+    """Those of `tenant_ids` that the registry (control database) places in `cell` and has not deleted, or that
+    a move is copying into `cell` or keeps there until its grace period ends (hrms.tenants.moves)."""
+    found = conn.execute(
+        "SELECT id FROM public.tenants WHERE id = ANY(%(ids)s) AND cell = %(cell)s AND status <> 'deleted'"
+        " UNION SELECT tenant_id FROM public.tenant_moves WHERE tenant_id = ANY(%(ids)s)"
+        " AND ((target = %(cell)s AND phase IN ('copying', 'frozen')) OR (source = %(cell)s AND phase = 'flipped'))",
+        {"ids": list(tenant_ids), "cell": cell},
+    ).fetchall()
+    return {row["id"] for row in found}
+
+
+def drop_schema(conn: Conn, schema_name: str) -> None:
+    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(checked_schema_name(schema_name))))
 
 
 def create_schema(conn: Conn, schema_name: str) -> None:
