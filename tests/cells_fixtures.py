@@ -66,3 +66,24 @@ def create_on(cell: str, platform_actor: Any, slug: str | None = None) -> Any:
         finally:
             conn.execute("UPDATE public.cells SET accepting = true")
             conn.execute("SELECT pg_advisory_unlock(hashtext('tests.cells'))")
+
+
+def admin_context(created: Any) -> dict[str, Any]:
+    """The authorizer's context of the tenant's admin, read in the tenant's cell."""
+    from psycopg import sql
+
+    from hrms.db.postgres import tenant_tx
+    from hrms.tenancy import Tenant
+
+    with tenant_tx(Tenant(created.tenant_id, created.schema_name)) as tx:
+        user = tx.execute(
+            sql.SQL("SELECT id, credentials_epoch FROM {} WHERE role = 'admin'").format(tx.t("users"))
+        ).fetchone()
+    assert user is not None
+    return {
+        "userId": str(user["id"]),
+        "role": "admin",
+        "tenantId": str(created.tenant_id),
+        "schemaName": created.schema_name,
+        "credentialsEpoch": user["credentials_epoch"],
+    }

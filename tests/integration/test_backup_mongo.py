@@ -363,7 +363,7 @@ def test_a_restore_that_died_is_settled_from_its_journal(world):
 
     def crashed(pg_restored: bool) -> str:
         operation = secrets.token_hex(8)
-        journal = restore._Journal(operation, tid, db_name, True)
+        journal = restore._Journal(operation, tid, db_name, pgtools.live())
         journal.freeze(verified)
         assert verified.mongo is not None
         mongo_part.stage(verified.mongo, verified.mongo_check(), db_name, operation)

@@ -21,26 +21,11 @@ from hrms.health.checks import check_health
 from hrms.tenancy import Tenant
 from hrms.tenants import service
 from hrms.tenants.models import NewTenant, TenantPatch
-from tests.cells_fixtures import control, create_on
+from tests.cells_fixtures import admin_context, control, create_on
 
 
 class Crash(BaseException):
     """The process dying at a step: nothing of the creation's own clean-up runs."""
-
-
-def _admin_context(created: Any) -> dict[str, Any]:
-    with tenant_tx(Tenant(created.tenant_id, created.schema_name)) as tx:  # in the tenant's cell
-        user = tx.execute(
-            sql.SQL("SELECT id, credentials_epoch FROM {} WHERE role = 'admin'").format(tx.t("users"))
-        ).fetchone()
-    assert user is not None
-    return {
-        "userId": str(user["id"]),
-        "role": "admin",
-        "tenantId": str(created.tenant_id),
-        "schemaName": created.schema_name,
-        "credentialsEpoch": user["credentials_epoch"],
-    }
 
 
 def _registry(tenant_id: UUID) -> dict[str, Any] | None:
@@ -86,14 +71,14 @@ def test_a_tenant_on_another_cell_has_its_schema_there_and_signs_in(platform_act
         LoginIn(tenant_slug=created.slug, email=created.admin_email, password=created.admin_temporary_password)
     )
     assert signed_in.access_token
-    actor = credentials.admit(_admin_context(created), writing=True)
+    actor = credentials.admit(admin_context(created), writing=True)
     assert actor.tenant == Tenant(created.tenant_id, created.schema_name)
     assert service.check_tenant(created.slug).healthy
 
 
 def test_suspending_a_tenant_on_another_cell_bites_on_its_next_request(on_cells: Any, platform_actor: Any) -> None:
     created = create_on("b", platform_actor)
-    context = _admin_context(created)
+    context = admin_context(created)
 
     service.update_tenant(created.tenant_id, TenantPatch(status="suspended"), platform_actor)
 
@@ -103,7 +88,7 @@ def test_suspending_a_tenant_on_another_cell_bites_on_its_next_request(on_cells:
 
 def test_a_cell_down_fails_only_its_own_tenants_with_503(platform_actor: Any, tenant: Any, on_cells: Any) -> None:
     on_b, on_c = create_on("b", platform_actor), create_on("c", platform_actor)
-    contexts = {name: _admin_context(t) for name, t in (("b", on_b), ("c", on_c), ("default", tenant))}
+    contexts = {name: admin_context(t) for name, t in (("b", on_b), ("c", on_c), ("default", tenant))}
 
     on_cells.stop_cell("c")
     try:
@@ -205,7 +190,7 @@ def test_a_creation_whose_cell_is_down_leaves_no_tenant_behind(platform_actor: A
 
 def test_an_unknown_cell_in_the_registry_is_a_503_for_its_tenants_only(on_cells: Any, platform_actor: Any) -> None:
     created = create_on("b", platform_actor)
-    context = _admin_context(created)
+    context = admin_context(created)
     with control() as conn:
         conn.execute("INSERT INTO public.cells (name) VALUES ('gone') ON CONFLICT DO NOTHING")
         conn.execute("UPDATE public.tenants SET cell = 'gone' WHERE id = %s", (created.tenant_id,))

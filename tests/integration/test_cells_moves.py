@@ -19,7 +19,7 @@ from hrms.errors import Invalid, NotFound, WritesFrozen
 from hrms.tenancy import Actor, Tenant
 from hrms.tenants import moves, service
 from hrms.tenants.models import TenantPatch
-from tests.cells_fixtures import control, create_on
+from tests.cells_fixtures import admin_context, control, create_on
 
 
 class Crash(BaseException):
@@ -30,25 +30,10 @@ def _tenant(created: Any) -> Tenant:
     return Tenant(created.tenant_id, created.schema_name)
 
 
-def _context(created: Any) -> dict[str, Any]:
-    with tenant_tx(_tenant(created)) as tx:
-        user = tx.execute(
-            sql.SQL("SELECT id, credentials_epoch FROM {} WHERE role = 'admin'").format(tx.t("users"))
-        ).fetchone()
-    assert user is not None
-    return {
-        "userId": str(user["id"]),
-        "role": "admin",
-        "tenantId": str(created.tenant_id),
-        "schemaName": created.schema_name,
-        "credentialsEpoch": user["credentials_epoch"],
-    }
-
-
 def _staff(created: Any, count: int) -> None:
     """`count` employees hired through the service, in the tenant's cell."""
     tenant = _tenant(created)
-    context = _context(created)
+    context = admin_context(created)
     admin = Actor(context["userId"], "admin", tenant)
     department, designation = uuid4(), uuid4()
     with tenant_tx(tenant) as tx:
@@ -103,14 +88,14 @@ def test_a_move_copies_verifies_switches_and_drops_the_old_copy(on_cells: Any, p
     assert _has_schema(on_cells.urls["c"], created.schema_name)
     assert not _has_schema(on_cells.urls["b"], created.schema_name)  # grace 0: dropped at once
     assert _count(created, "employees") == 5
-    assert credentials.admit(_context(created), writing=True).tenant == _tenant(created)
+    assert credentials.admit(admin_context(created), writing=True).tenant == _tenant(created)
 
 
 def test_a_move_keeps_the_old_copy_for_the_grace_period_and_answers_its_stale_callers_503(
     on_cells: Any, platform_actor: Any
 ) -> None:
     created = create_on("b", platform_actor)
-    context = _context(created)
+    context = admin_context(created)
     report = moves.move(created.slug, "c", grace_s=3600)
     assert report.phase == "flipped" and _has_schema(on_cells.urls["b"], created.schema_name)
 
@@ -129,7 +114,7 @@ def test_writes_during_a_move_are_answered_or_told_to_retry_and_none_is_lost(
 ) -> None:
     created = create_on("c", platform_actor)
     _staff(created, 20)
-    context = _context(created)
+    context = admin_context(created)
     written: list[str] = []
     retried: list[int] = []
     stop = threading.Event()
@@ -182,7 +167,7 @@ def test_a_move_that_dies_at_any_step_finishes_when_run_again(
     monkeypatch.undo()
     if at == "verified":  # died during the cut-over: writes stay frozen (503, never lost) until resumed
         with pytest.raises(WritesFrozen):
-            credentials.admit(_context(created), writing=True)
+            credentials.admit(admin_context(created), writing=True)
 
     report = moves.move(created.slug, "c", grace_s=0)
 
@@ -190,16 +175,17 @@ def test_a_move_that_dies_at_any_step_finishes_when_run_again(
     assert _cell(created.tenant_id) == "c"
     assert _count(created, "employees") == 3
     assert not _has_schema(on_cells.urls["b"], created.schema_name)
-    assert credentials.admit(_context(created), writing=True).tenant == _tenant(created)
+    assert credentials.admit(admin_context(created), writing=True).tenant == _tenant(created)
 
 
-def test_a_tenant_moves_off_and_back_onto_the_control_database(on_cells: Any, tenant: Any) -> None:
+def test_a_tenant_moves_off_and_back_onto_the_control_database(tenant: Any, on_cells: Any) -> None:
+    # `tenant` first: created before the cells are configured, so on `default` whatever their loads
     _staff(tenant, 2)
     assert moves.move(tenant.slug, "b", grace_s=0).phase == "done"
     assert _cell(tenant.tenant_id) == "b" and _count(tenant, "employees") == 2
     assert moves.move(tenant.slug, "default", grace_s=0).phase == "done"
     assert _cell(tenant.tenant_id) == "default" and _count(tenant, "employees") == 2
-    assert credentials.admit(_context(tenant), writing=True).tenant == _tenant(tenant)
+    assert credentials.admit(admin_context(tenant), writing=True).tenant == _tenant(tenant)
 
 
 def test_moves_that_cannot_be_are_refused_clearly(on_cells: Any, platform_actor: Any) -> None:

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from hrms.backup.common import Progress as BackupProgress
 from hrms.backup.models import BackupInfo
-from hrms_tools.cli.context import console, print_json, use_local_stack
+from hrms_tools.cli.context import console, every_page, print_json, use_local_stack
 
 app = typer.Typer(help="Backups of the database and of tenant schemas to S3, and restores.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -93,15 +93,8 @@ def list_(
     """List backups, newest first."""
     use_local_stack()
     from hrms.backup import service
-    from hrms.pagination import MAX_LIMIT
 
-    items, cursor = [], None
-    while True:
-        page = service.list_backups(kind, tenant, since, MAX_LIMIT, cursor)
-        items += page.items
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    items = every_page(lambda limit, cursor: service.list_backups(kind, tenant, since, limit, cursor))
     if as_json:
         print_json([item.model_dump(mode="json", by_alias=True) for item in items])
         return

@@ -5,13 +5,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic.alias_generators import to_camel
 from rich.console import Console
 
 from hrms_tools.local.stack import load_env_file
+
+if TYPE_CHECKING:
+    from hrms.pagination import Page
+
+T = TypeVar("T")
 
 console = Console()
 DEFAULT_DATA_DIR = Path(".hrms")
@@ -44,3 +50,17 @@ def print_json(data: Any) -> None:
     if isinstance(data, dict):
         data = {to_camel(k): v for k, v in data.items()}
     console.print_json(json.dumps(data, default=str))
+
+
+def every_page(fetch: Callable[[int, str | None], Page[T]]) -> list[T]:
+    """Every item of a paginated listing: `fetch(limit, cursor)` page after page of the largest size."""
+    from hrms.pagination import MAX_LIMIT
+
+    items: list[T] = []
+    cursor = None
+    while True:
+        page = fetch(MAX_LIMIT, cursor)
+        items += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            return items

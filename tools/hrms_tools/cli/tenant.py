@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from hrms.tenancy import PLATFORM_ADMIN, Actor
-from hrms_tools.cli.context import console, print_json, use_local_stack
+from hrms_tools.cli.context import console, every_page, print_json, use_local_stack
 
 app = typer.Typer(help="Manage tenants (each has its own PostgreSQL schema).", no_args_is_help=True)
 CLI_ACTOR = Actor(user_id="cli", role=PLATFORM_ADMIN, tenant=None)
@@ -56,16 +56,9 @@ def list_(
 ) -> None:
     """List tenants with employee counts and last activity."""
     use_local_stack()
-    from hrms.pagination import MAX_LIMIT
     from hrms.tenants import service
 
-    items, cursor = [], None
-    while True:
-        page = service.list_tenants(status, MAX_LIMIT, cursor)
-        items += page.items
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    items = every_page(lambda limit, cursor: service.list_tenants(status, limit, cursor))
     if as_json:
         print_json([item.model_dump(mode="json", by_alias=True) for item in items])
         return
