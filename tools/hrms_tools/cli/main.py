@@ -62,6 +62,20 @@ def _runtime_options(env_vars: Path | None, parameter_overrides: list[str] | Non
         raise typer.BadParameter(str(exc)) from exc
 
 
+def _cell_names(option: str | None) -> tuple[str, ...]:
+    """`--cells b,c` as names the CELLS setting accepts (not `default`: the control database is that cell)."""
+    from hrms.db.cells import DEFAULT, NAME_PATTERN
+
+    names = tuple(dict.fromkeys(name.strip() for name in (option or "").split(",") if name.strip()))
+    bad = [name for name in names if name == DEFAULT or not NAME_PATTERN.fullmatch(name)]
+    if bad:
+        raise typer.BadParameter(
+            f"not a cell name: {', '.join(bad)} (lowercase letters, digits and '-', not '{DEFAULT}')",
+            param_hint="--cells",
+        )
+    return names
+
+
 def _load_template(template: Path, function: str | None = None) -> Template:
     from hrms_tools.local.template import Template
 
@@ -87,6 +101,14 @@ def dev(
     redis_cluster: Annotated[
         bool, typer.Option("--redis-cluster", help="Cache on a 3-primary Valkey cluster (RedisCluster=true).")
     ] = False,
+    cells: Annotated[
+        str | None,
+        typer.Option(
+            "--cells",
+            help="Tenant cells beside the control database, comma-separated (e.g. b,c): one more"
+            " embedded PostgreSQL each; new tenants go to the cell with most headroom.",
+        ),
+    ] = None,
     env_vars: EnvVarsOpt = None,
     parameter_overrides: ParameterOverridesOpt = None,
 ) -> None:
@@ -107,6 +129,7 @@ def dev(
             schedules=schedules,
             queues=queues,
             redis_cluster=redis_cluster,
+            cells=_cell_names(cells),
             **options,
         )
     except ValueError as exc:  # a parameter the template refuses

@@ -53,3 +53,16 @@ class CellServers:
     def stop(self) -> None:
         for name in list(self._servers):
             self.stop_cell(name)
+
+
+def start_cells_for_stack(stack: Any, names: tuple[str, ...]) -> CellServers:
+    """Cells under the stack's data dir, migrated; the stack's environment (and its env.json, which `hrms ...`
+    commands in another terminal read) then has CELLS naming them."""
+    import json
+
+    servers = CellServers(stack.data_dir, names=names)
+    stack.env["CELLS"] = json.dumps(servers.start())
+    env_file = stack.data_dir / "env.json"
+    if env_file.exists():
+        env_file.write_text(json.dumps(stack.env, indent=2))
+    return servers

@@ -15,6 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.logging import RichHandler
 
+from hrms_tools.local.cells import CellServers, start_cells_for_stack
 from hrms_tools.local.env import parameter_values
 from hrms_tools.local.gateway import LocalGateway, make_server
 from hrms_tools.local.invoker import log
@@ -42,6 +43,7 @@ def run_dev(
     parameter_overrides: Mapping[str, str] | None = None,
     env_vars: Mapping[str, Mapping[str, str]] | None = None,
     redis_cluster: bool = False,
+    cells: tuple[str, ...] = (),
 ) -> None:
     spec = Template.load(template)
     if redis_cluster:  # the functions' REDIS_CLUSTER, as the parameter sets it in AWS
@@ -55,6 +57,7 @@ def run_dev(
     scheduler: Scheduler | None = None
     runtime: LocalRuntime | None = None
     cluster: ValkeyCluster | None = None
+    cell_servers: CellServers | None = None
     previous = _stop_on_signals()
     try:
         with console.status("Starting PostgreSQL, Valkey, MongoDB-protocol server and moto..."):
@@ -64,11 +67,22 @@ def run_dev(
                 cluster = start_for_stack(stack)
             os.environ.update(cluster.env)
             console.print(f"[green]✓[/green] Valkey cluster: primaries on ports {', '.join(map(str, cluster.ports))}")
+        if cells:
+            with console.status(f"Starting PostgreSQL for cells {', '.join(cells)}..."):
+                cell_servers = start_cells_for_stack(stack, cells)
+            os.environ.update(stack.env)
+            console.print(f"[green]✓[/green] cells: default (control database), {', '.join(cells)}")
         from hrms.auth import credentials, tokens
         from hrms.migrations import runner
         from hrms_tools.local.demo import DEMO, DEMO_ADMIN_EMAIL, DEMO_SLUG, ensure_demo_tenant
 
-        result = runner.up()
+        if cells:  # every cell's tenants, each cell's own public schema
+            outcome = runner.up_cells()
+            for name, error in outcome.errors.items():
+                console.print(f"[red]✗[/red] migrations of cell {name}: {error}")
+            result = outcome.cells.get("default") or runner.up()
+        else:
+            result = runner.up()
         if seed_demo:
             ensure_demo_tenant()
         console.print(
@@ -117,6 +131,8 @@ def run_dev(
                 runtime.queues.stop()
             if cluster is not None:
                 cluster.stop()
+            if cell_servers is not None:
+                cell_servers.stop()
             stack.stop()
             (data_dir / "env.json").unlink(missing_ok=True)
         finally:

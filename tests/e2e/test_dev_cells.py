@@ -1,0 +1,95 @@
+"""`hrms dev --cells b` as a real process: a second embedded PostgreSQL is cell `b`, a tenant created through
+the API lands there (most headroom) and signs in, the CLI in another terminal finds the cells through
+env.json, and stopping `hrms dev` stops the cell's server too."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from hrms_tools.local.stack import free_port
+from tests.conftest import ROOT
+from tests.e2e.test_dev_process import HRMS, START_TIMEOUT_S, STOP_TIMEOUT_S, _alive, _children
+from tests.e2e.test_dev_process import data_dir as data_dir
+
+DEV_OPTIONS = ("--no-reload", "--no-schedules", "--no-queues", "--cells", "b")
+
+
+def _platform_token(data_dir: Path) -> str:
+    done = subprocess.run(  # noqa: S603 - our own console script
+        [str(HRMS), "token", "--platform-admin", "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+@pytest.mark.slow
+def test_dev_runs_tenants_on_a_second_cell_and_stops_it(data_dir: Path) -> None:
+    port = free_port()
+    log = data_dir.parent / "dev.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - our own console script
+            [str(HRMS), "dev", "--data-dir", str(data_dir), "--port", str(port), *DEV_OPTIONS],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "COLUMNS": "200"},
+            start_new_session=True,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            assert process.poll() is None, f"hrms dev exited {process.returncode}:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"hrms dev not healthy in {START_TIMEOUT_S} s:\n{log.read_text()}"
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.25)
+        cells = json.loads(json.loads((data_dir / "env.json").read_text())["CELLS"])
+        assert list(cells) == ["b"]  # what `hrms tenant move` in another terminal uses
+
+        admin = {"Authorization": f"Bearer {_platform_token(data_dir)}"}
+        body = {"name": "Cell B Co", "slug": "cell-b-co", "adminEmail": "admin@cell-b.example.com"}
+        created = httpx.post(f"{base}/tenants", json=body, headers=admin)
+        assert created.status_code == 201, created.text
+        with psycopg.connect(cells["b"]) as conn:  # the schema is in cell b's server (the demo is on default)
+            row = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (created.json()["schemaName"],))
+            assert row.fetchone() is not None
+        signed_in = httpx.post(
+            f"{base}/auth/login",
+            json={
+                "tenantSlug": "cell-b-co",
+                "email": "admin@cell-b.example.com",
+                "password": created.json()["adminTemporaryPassword"],
+            },
+        )
+        assert signed_in.status_code == 200, signed_in.text
+
+        servers = _children(process.pid)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=STOP_TIMEOUT_S) == 0, log.read_text()
+        still_running = {pid for pid in servers if _alive(pid)}
+        assert still_running == set(), f"servers left running: {still_running}\n{log.read_text()}"
+    finally:
+        if process.poll() is None:  # a failed assertion: still stop it cleanly, or its servers outlive it
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
