@@ -24,12 +24,15 @@ DEV_OPTIONS = ("--no-reload", "--no-schedules", "--no-queues", "--cells", "b")
 
 
 def _platform_token(data_dir: Path) -> str:
+    """From `hrms token` as another terminal runs it: the dev stack's env.json, not this test session's stack."""
+    session_stack = {"DATABASE_URL", "JWT_SECRET"} | set(json.loads((data_dir / "env.json").read_text()))
     done = subprocess.run(  # noqa: S603 - our own console script
         [str(HRMS), "token", "--platform-admin", "--data-dir", str(data_dir)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
+        env={key: value for key, value in os.environ.items() if key not in session_stack},
     )
     return done.stdout.strip()
 

@@ -485,3 +485,12 @@ def test_the_contract_is_served_by_functions_like_any_route(client: httpx.Client
     }
     assert client.get("/openapi.json").json() == openapi.document()
     assert client.post("/openapi.json").status_code == 405
+
+
+def test_a_path_parameter_that_decodes_to_a_newline_is_authorized_like_any_other(
+    client: httpx.Client, tenant_admin_token: str
+) -> None:
+    # The authorizer's policy allows `.../GET/*`; a wildcard matches every character, a newline too.
+    response = client.get("/approval-workflows/%0Aleave", headers=bearer(tenant_admin_token))
+    assert response.status_code < 500 and response.json()["detail"] != "Access denied.", response.text
+    assert response.headers["content-type"].startswith("application/problem+json")  # the function answered

@@ -423,9 +423,10 @@ def _iam_match(pattern: str, value: str) -> bool:
 
 @lru_cache(maxsize=1024)
 def _iam_pattern(pattern: str) -> re.Pattern[str]:
-    """An IAM wildcard (`*` any run of characters, `?` one) as a regex; actions are case-insensitive."""
+    """An IAM wildcard (`*` any run of characters, `?` one) as a regex; actions are case-insensitive. Any
+    character means any: a path parameter may decode to a newline, which `*` matches too (DOTALL)."""
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(regex, flags=re.IGNORECASE if pattern.startswith("execute-api") else 0)
+    return re.compile(regex, flags=re.DOTALL | (re.IGNORECASE if pattern.startswith("execute-api") else 0))
 
 
 def _as_list(value: Any) -> list[str]:
