@@ -8,16 +8,14 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
-from hrms_tools.local.stack import free_port
 from tests.conftest import ROOT
-from tests.e2e.test_dev_process import HRMS, START_TIMEOUT_S, STOP_TIMEOUT_S, _alive, _children
+from tests.e2e.test_dev_process import HRMS, STOP_TIMEOUT_S, _alive, _children, postmaster, running_dev
 from tests.e2e.test_dev_process import data_dir as data_dir
 
 DEV_OPTIONS = ("--no-reload", "--no-schedules", "--no-queues", "--cells", "b")
@@ -39,30 +37,7 @@ def _platform_token(data_dir: Path) -> str:
 
 @pytest.mark.slow
 def test_dev_runs_tenants_on_a_second_cell_and_stops_it(data_dir: Path) -> None:
-    port = free_port()
-    log = data_dir.parent / "dev.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own console script
-            [str(HRMS), "dev", "--data-dir", str(data_dir), "--port", str(port), *DEV_OPTIONS],
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "COLUMNS": "200"},
-            start_new_session=True,
-        )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert process.poll() is None, f"hrms dev exited {process.returncode}:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"hrms dev not healthy in {START_TIMEOUT_S} s:\n{log.read_text()}"
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.25)
+    with running_dev(data_dir, *DEV_OPTIONS) as (process, base, log):
         cells = json.loads(json.loads((data_dir / "env.json").read_text())["CELLS"])
         assert list(cells) == ["b"]  # what `hrms tenant move` in another terminal uses
 
@@ -83,16 +58,8 @@ def test_dev_runs_tenants_on_a_second_cell_and_stops_it(data_dir: Path) -> None:
         )
         assert signed_in.status_code == 200, signed_in.text
 
-        servers = _children(process.pid)
+        servers = _children(process.pid) | {postmaster(data_dir / name) for name in ("postgres", "cell-b")}
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=STOP_TIMEOUT_S) == 0, log.read_text()
         still_running = {pid for pid in servers if _alive(pid)}
         assert still_running == set(), f"servers left running: {still_running}\n{log.read_text()}"
-    finally:
-        if process.poll() is None:  # a failed assertion: still stop it cleanly, or its servers outlive it
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()

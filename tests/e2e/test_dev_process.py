@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -52,6 +53,50 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+@contextmanager
+def running_dev(data_dir: Path, *options: str) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    """`hrms dev <options>` as a real process, healthy: (process, base URL, its log). Stopped with SIGINT (then
+    killed) on the way out if the test has not stopped it, so its servers never outlive a failed test."""
+    port = free_port()
+    log = data_dir.parent / "dev.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - our own console script
+            [str(HRMS), "dev", "--data-dir", str(data_dir), "--port", str(port), *options],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "COLUMNS": "200"},
+            start_new_session=True,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            assert process.poll() is None, f"hrms dev exited {process.returncode}:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"hrms dev not healthy in {START_TIMEOUT_S} s:\n{log.read_text()}"
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.25)
+        yield process, base, log
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def postmaster(pgdata: Path) -> int:
+    """The pid of the PostgreSQL server of `pgdata`: it detaches from `hrms dev` (pg_ctl start)."""
+    return int((pgdata / "postmaster.pid").read_text().split()[0])
 
 
 @pytest.fixture

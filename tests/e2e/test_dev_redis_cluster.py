@@ -4,19 +4,15 @@ terminal finds it through env.json, and stopping `hrms dev` stops the cluster's 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from hrms_tools.local.demo import DEMO, DEMO_ADMIN_EMAIL, DEMO_SLUG
-from hrms_tools.local.stack import REDIS_USER, free_port
-from tests.conftest import ROOT
-from tests.e2e.test_dev_process import HRMS, START_TIMEOUT_S, STOP_TIMEOUT_S, _alive, _children
+from hrms_tools.local.stack import REDIS_USER
+from tests.e2e.test_dev_process import STOP_TIMEOUT_S, _alive, _children, postmaster, running_dev
 from tests.e2e.test_dev_process import data_dir as data_dir
 
 DEV_OPTIONS = ("--no-reload", "--no-schedules", "--no-queues", "--redis-cluster")
@@ -26,30 +22,7 @@ DEV_OPTIONS = ("--no-reload", "--no-schedules", "--no-queues", "--redis-cluster"
 def test_dev_runs_the_api_on_a_valkey_cluster_and_stops_it(data_dir: Path) -> None:
     from redis.cluster import RedisCluster
 
-    port = free_port()
-    log = data_dir.parent / "dev.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own console script
-            [str(HRMS), "dev", "--data-dir", str(data_dir), "--port", str(port), *DEV_OPTIONS],
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "COLUMNS": "200"},
-            start_new_session=True,
-        )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert process.poll() is None, f"hrms dev exited {process.returncode}:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"hrms dev not healthy in {START_TIMEOUT_S} s:\n{log.read_text()}"
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.25)
+    with running_dev(data_dir, *DEV_OPTIONS) as (process, base, log):
         env = json.loads((data_dir / "env.json").read_text())
         assert env["REDIS_CLUSTER"] == "true"  # what `hrms cache flush` in another terminal uses
         cluster = RedisCluster.from_url(
@@ -67,16 +40,8 @@ def test_dev_runs_the_api_on_a_valkey_cluster_and_stops_it(data_dir: Path) -> No
         assert cluster.exists(f"org:{{{DEMO.tenant_id}}}:hierarchy") == 1  # cached on the cluster
         cluster.close()
 
-        servers = _children(process.pid)
+        servers = _children(process.pid) | {postmaster(data_dir / "postgres")}
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=STOP_TIMEOUT_S) == 0, log.read_text()
         still_running = {pid for pid in servers if _alive(pid)}
         assert still_running == set(), f"servers left running: {still_running}\n{log.read_text()}"
-    finally:
-        if process.poll() is None:  # a failed assertion: still stop it cleanly, or its servers outlive it
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
