@@ -1,8 +1,9 @@
-"""BackupFunction (EventBridge, daily): a full backup, then every active tenant's schema.
+"""BackupFunction (EventBridge, daily): a full backup of every configured cell, then every active tenant's schema.
 
 Fails the invocation if any backup failed (the CloudWatch alarm watches Errors); every other
 backup of the run is still taken. Stops starting new ones shortly before the Lambda deadline.
-Publishes FullBackups, SchemaBackups and BackupFailures (namespace HRMS) for the alarms and dashboard.
+Publishes FullBackups (1 when every cell's full backup succeeded), FullBackupCells, SchemaBackups and
+BackupFailures (namespace HRMS) for the alarms and dashboard.
 """
 
 import time

@@ -168,6 +168,29 @@ def test_bad_requests(client, platform, tenant):
     assert_problem(client.get("/admin/backups", params={"kind": "weekly"}, headers=platform), 422)
 
 
+def test_a_cell_is_named_for_full_backups_only_and_an_unknown_one_is_422(client, platform, tenant):
+    """Full backups per cell (`cell`, optional): refused cleanly before anything is dumped."""
+    for body in (
+        {"kind": "full", "cell": "nowhere"},  # well-formed, not configured here
+        {"kind": "full", "cell": "Not a cell"},
+        {"kind": "full", "cell": "x" * 41},
+        {"kind": "schema", "tenantId": str(tenant.tenant_id), "cell": "default"},
+    ):
+        assert_problem(client.post("/admin/backups", json=body, headers=platform), 422)
+    assert schema_keys(tenant.schema_name) == [] and unfinished_uploads() == []
+    for params in (
+        {"cell": "B"},
+        {"cell": "default", "kind": "schema"},
+        {"cell": "b", "tenantId": str(tenant.tenant_id)},
+    ):
+        assert_problem(client.get("/admin/backups", params=params, headers=platform), 422)
+    listed = client.get("/admin/backups", params={"cell": "nowhere"}, headers=platform)  # no backups of it
+    assert listed.status_code == 200 and listed.json() == {"items": [], "nextCursor": None}
+    gone = keys.full_key(datetime(2025, 1, 15, tzinfo=UTC), "nowhere")
+    problem = assert_problem(client.post("/admin/restores", json={"key": gone}, headers=platform), 422)
+    assert "No cell 'nowhere' is configured" in problem["detail"]
+
+
 def test_s3_down_is_503_and_leaves_no_partial_object(client, platform, tenant, stack, reset_clients):
     stack.stop_service("aws")
     try:

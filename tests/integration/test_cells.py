@@ -273,3 +273,33 @@ def test_the_outbox_sweep_visits_pending_tenants_of_every_cell(on_cells: Any, pl
         assert conn.execute("SELECT 1 FROM public.outbox_pending WHERE tenant_id = %s", (on_c.tenant_id,)).fetchone()
 
     assert str(on_c.tenant_id) in relay.sweep(min_age_s=0).visited
+
+
+def test_the_registry_learns_the_activity_and_leave_year_turn_of_a_tenant_on_another_cell(
+    on_cells: Any, platform_actor: Any
+) -> None:
+    """GET /tenants and the hourly rollover read the control database's registry, not the cell's row."""
+    import datetime as dt
+
+    from hrms.auth import authorizer
+    from hrms.leave import rollover
+
+    created = create_on("b", platform_actor)
+    signed_in = login.login(
+        LoginIn(tenant_slug=created.slug, email=created.admin_email, password=created.admin_temporary_password)
+    )
+    arn = "arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/me"
+    policy = authorizer.authorize(f"Bearer {signed_in.access_token}", arn)
+    assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    now = dt.datetime.now(dt.UTC)
+    first = rollover.open_due(now, slug=created.slug)
+    again = rollover.open_due(now, slug=created.slug)
+
+    with control() as conn:
+        row = conn.execute(
+            "SELECT last_activity_at, leave_year_turns_at FROM public.tenants WHERE id = %s", (created.tenant_id,)
+        ).fetchone()
+    assert row is not None and row["last_activity_at"] is not None
+    assert [t.slug for t in first.tenants] == [created.slug] and first.tenants[0].turns_at is not None
+    assert row["leave_year_turns_at"] == first.tenants[0].turns_at and row["leave_year_turns_at"] > now
+    assert again.tenants == [] and again.failed == {}  # not due again until its next year begins

@@ -268,6 +268,28 @@ def test_list_filters_by_status(tenant, platform_actor):
     assert all(t.status == "suspended" for t in _all_tenants("suspended"))
 
 
+def test_a_tenant_still_being_provisioned_is_not_listed(stack):
+    slug = f"p-{secrets.token_hex(5)}"
+    with transaction() as conn:
+        tenant_id = repo.insert_tenant(
+            conn,
+            name="Half-made",
+            slug=slug,
+            schema_name=f"tenant_{slug.replace('-', '_')}_0a1b2c3d",
+            admin_email=f"admin@{slug}.example.com",
+            description=None,
+            settings={},
+            status="provisioning",
+        )
+    assert tenant_id is not None
+    try:
+        assert slug not in {t.slug for t in _all_tenants(None)}
+        assert slug not in {t.slug for t in _all_tenants("active")}
+    finally:
+        with transaction() as conn:
+            repo.abandon_provisioning(conn, tenant_id)
+
+
 # Checking
 
 

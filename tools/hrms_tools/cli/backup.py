@@ -28,6 +28,7 @@ app = typer.Typer(help="Backups of the database and of tenant schemas to S3, and
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 TenantOpt = Annotated[str, typer.Option("--tenant", help="Tenant slug (or id).")]
 KeyOpt = Annotated[str, typer.Option("--key", help="Backup key, as `hrms backup list` shows it.")]
+CellOpt = Annotated[str, typer.Option("--cell", help="The cell (`default`: the control database).")]
 
 
 @contextmanager
@@ -56,19 +57,21 @@ def _print_backup(info: BackupInfo, as_json: bool) -> None:
         print_json(info)
         return
     console.print(f"[green]✓[/green] {info.key}\n  {info.size_bytes:,} bytes, sha256 {info.sha256}")
+    if info.cell:
+        console.print(f"  cell: {info.cell}")
     if info.mongo:
         part, documents = info.mongo, sum(info.mongo.counts.values())
         console.print(f"  MongoDB part: {part.size_bytes:,} bytes, {documents:,} documents, sha256 {part.sha256}")
 
 
 @app.command()
-def full(as_json: JsonFlag = False) -> None:
-    """Back up the whole database (pg_dump, gzip-streamed to S3)."""
+def full(cell: CellOpt = "default", as_json: JsonFlag = False) -> None:
+    """Back up one cell's whole database (pg_dump, gzip-streamed to S3) and its MongoDB documents."""
     use_local_stack()
     from hrms.backup import service
 
     with _progress(not as_json) as progress:
-        info = service.create_backup("full", progress=progress)
+        info = service.create_backup("full", cell=cell, progress=progress)
     _print_backup(info, as_json)
 
 
@@ -88,21 +91,23 @@ def list_(
     kind: Annotated[Literal["full", "schema"] | None, typer.Option(help="full or schema")] = None,
     tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant's schema backups.")] = None,
     since: Annotated[datetime | None, typer.Option(help="Only backups taken at or after (UTC).")] = None,
+    cell: Annotated[str | None, typer.Option("--cell", help="Only this cell's full backups.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """List backups, newest first."""
     use_local_stack()
     from hrms.backup import service
 
-    items = every_page(lambda limit, cursor: service.list_backups(kind, tenant, since, limit, cursor))
+    items = every_page(lambda limit, cursor: service.list_backups(kind, tenant, since, limit, cursor, cell=cell))
     if as_json:
         print_json([item.model_dump(mode="json", by_alias=True) for item in items])
         return
-    table = Table("created (UTC)", "size", "MongoDB docs")
-    table.add_column("key (says kind and schema)", overflow="fold")
+    table = Table("created (UTC)", "cell", "size", "MongoDB docs")
+    table.add_column("key (says kind, and schema or cell)", overflow="fold")
     for item in items:
         documents = f"{sum(item.mongo.counts.values()):,}" if item.mongo else "-"
-        table.add_row(f"{item.created_at:%Y-%m-%d %H:%M:%S}", f"{item.size_bytes:,}", documents, item.key)
+        when, size = f"{item.created_at:%Y-%m-%d %H:%M:%S}", f"{item.size_bytes:,}"
+        table.add_row(when, item.cell or "-", size, documents, item.key)
     console.print(table)
 
 
@@ -135,11 +140,14 @@ def validate(
 @app.command()
 def cleanup(
     retention_days: Annotated[int | None, typer.Option(help="Delete backups older than this (default 30).")] = None,
-    keep_last: Annotated[int | None, typer.Option(help="Always keep the newest N per kind and schema.")] = None,
+    keep_last: Annotated[
+        int | None, typer.Option(help="Always keep the newest N of each schema, and of each cell's full backups.")
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="Only show what would be deleted.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Delete expired backups (retention days), always keeping the newest N of each kind and schema."""
+    """Delete expired backups (retention days), always keeping the newest N of each schema's backups and of each
+    cell's full backups."""
     use_local_stack()
     from hrms.backup import service
 
@@ -166,9 +174,11 @@ def restore(
 ) -> None:
     """Restore a backup (validated first; a safety backup of what it replaces in the live database)."""
     use_local_stack()
-    from hrms.backup import service
+    from hrms.backup import keys, service
 
-    where = f"target '{target}'" if target else "the LIVE database"
+    parsed = keys.parse(key)
+    cell = f" of cell '{parsed.cell}'" if parsed is not None and parsed.cell not in (None, "default") else ""
+    where = f"target '{target}'" if target else f"the LIVE database{cell}"
     if not yes and not typer.confirm(f"Replace data in {where} with {key}?"):
         raise typer.Exit(1)
     with _progress(not as_json) as progress:
@@ -176,7 +186,8 @@ def restore(
     if as_json:
         print_json(result)
         return
-    console.print(f"[green]✓[/green] restored {key} into {result.target} in {result.duration_ms / 1000:.1f} s")
+    into = result.target if result.cell in (None, "default") else f"{result.target} (cell {result.cell})"
+    console.print(f"[green]✓[/green] restored {key} into {into} in {result.duration_ms / 1000:.1f} s")
     if result.safety_backup_key:
         console.print(f"  safety backup: {result.safety_backup_key}")
     console.print(f"  schemas: {len(result.restored_schemas)}, rows: {sum(result.row_counts.values()):,}")

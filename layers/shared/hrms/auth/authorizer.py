@@ -15,7 +15,8 @@ from hrms.auth import credentials, repo
 from hrms.auth.tokens import Claims, verify
 from hrms.db import cells
 from hrms.db.postgres import transaction
-from hrms.errors import Unauthorized
+from hrms.errors import DomainError, Unauthorized
+from hrms.observability import logger
 from hrms.tenancy import PLATFORM_ADMIN, checked_schema_name
 
 
@@ -46,7 +47,8 @@ def _context(claims: Claims, *, again: bool = True) -> dict[str, Any]:
         if claims.ep != credentials.platform_epoch():
             raise Unauthorized(credentials.REVOKED)
         return {"userId": claims.sub, "role": claims.role, "credentialsEpoch": claims.ep}
-    with transaction(cells.cell_of(str(claims.tid))) as conn:  # the tenant's row and schema, in its cell
+    cell = cells.cell_of(str(claims.tid))
+    with transaction(cell) as conn:  # the tenant's row and schema, in its cell
         tenant = repo.tenant_by_id(conn, UUID(claims.tid))
         if tenant is None:
             raise Unauthorized("Unknown tenant.")
@@ -60,7 +62,9 @@ def _context(claims: Claims, *, again: bool = True) -> dict[str, Any]:
         user = found[0] if found else None
         if user is None or not user.active or user.role != claims.role or user.epoch != claims.ep:
             raise Unauthorized("Unknown or disabled user.")
-        repo.touch_activity(conn, tenant.id)
+        touched = repo.touch_activity(conn, tenant.id)
+    if touched and cell != cells.DEFAULT:
+        _touch_registry(tenant.id)
     return {
         "userId": claims.sub,
         "role": claims.role,
@@ -68,6 +72,16 @@ def _context(claims: Claims, *, again: bool = True) -> dict[str, Any]:
         "schemaName": schema,
         "credentialsEpoch": claims.ep,
     }
+
+
+def _touch_registry(tenant_id: UUID) -> None:
+    """The control database's registry (GET /tenants) learns the last activity of a tenant of another cell, at
+    most once a minute; a failure there never denies the caller."""
+    try:
+        with transaction() as conn:
+            repo.touch_activity(conn, tenant_id)
+    except DomainError as exc:
+        logger.warning("The registry did not take a tenant's last activity", extra={"error": exc.detail})
 
 
 def _policy(principal: str, effect: str, method_arn: str, context: dict[str, Any]) -> dict[str, Any]:

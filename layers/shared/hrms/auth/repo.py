@@ -120,15 +120,16 @@ def tenant_ref(conn: Conn, tenant_id: UUID) -> TenantRefRow | None:
     return rows.one(conn, TenantRefRow, query, (tenant_id,))
 
 
-def touch_activity(conn: Conn, tenant_id: UUID) -> None:
-    """Note the tenant's last activity, at most once a minute."""
-    conn.execute(
+def touch_activity(conn: Conn, tenant_id: UUID) -> bool:
+    """Note the tenant's last activity, at most once a minute; True when it was noted now."""
+    cursor = conn.execute(
         sql.SQL(
             "UPDATE public.tenants SET last_activity_at = now()"
             " WHERE id = %s AND (last_activity_at IS NULL OR last_activity_at < now() - interval '1 minute')"
         ),
         (tenant_id,),
     )
+    return cursor.rowcount > 0
 
 
 # ---------------------------------------------------------------- admission

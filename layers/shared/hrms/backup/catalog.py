@@ -1,4 +1,4 @@
-"""Listing backups: filtered by kind, schema and date, newest first, keyset-paginated.
+"""Listing backups: filtered by kind, schema, cell (full backups) and date, newest first, keyset-paginated.
 
 A backup is listed once, by its PostgreSQL dump's key, with its MongoDB part (`keys.mongo_key`) described
 from the dump's metadata: the parts are one backup, and MongoDB part keys never parse as backup keys.
@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from hrms.backup import keys, storage
 from hrms.backup.models import BackupInfo, MongoPartInfo
+from hrms.db import cells
 from hrms.errors import NotFound
 from hrms.pagination import DEFAULT_LIMIT, Page, decode_keyset, encode_cursor
 
@@ -27,37 +28,55 @@ class Listed:
 
 
 def iter_backups(
-    kind: keys.Kind | None = None, schema_name: str | None = None, since: datetime | None = None
+    kind: keys.Kind | None = None,
+    schema_name: str | None = None,
+    since: datetime | None = None,
+    cell: str | None = None,
 ) -> Iterator[Listed]:
-    """Every backup object matching the filters, in no particular order (S3 key order per prefix)."""
-    for prefix, start_after in _prefixes(kind, schema_name, since):
+    """Every backup object matching the filters, in no particular order (S3 key order per prefix). `cell`
+    selects full backups of that cell (a schema backup's key does not say its cell)."""
+    for prefix, start_after in _prefixes(kind, schema_name, since, cell):
         for obj in storage.list_objects(prefix, start_after=start_after):
             parsed = keys.parse(obj["Key"])
             if parsed is None or (kind and parsed.kind != kind):
                 continue
             if schema_name and parsed.schema_name != schema_name:
                 continue
+            if cell and parsed.cell != cell:
+                continue
             if since and parsed.created_at < since:
                 continue
             yield Listed(parsed, int(obj["Size"]))
 
 
-def _prefixes(kind: keys.Kind | None, schema_name: str | None, since: datetime | None) -> list[tuple[str, str | None]]:
-    """The S3 prefixes (and a StartAfter) worth listing: one schema's folder, or the years of full backups."""
+def _prefixes(
+    kind: keys.Kind | None, schema_name: str | None, since: datetime | None, cell: str | None = None
+) -> list[tuple[str, str | None]]:
+    """The S3 prefixes (and a StartAfter) worth listing: one schema's folder, or the years of full backups
+    (of one cell, or of the default cell and every cell's folder)."""
     if schema_name:
-        if kind == "full":
+        if kind == "full" or cell:
             return []
         prefix = keys.schema_prefix(schema_name)
         start = f"{prefix}backup_schema_{keys.stamp(since)}" if since else None
         return [(prefix, start)]
     found: list[tuple[str, str | None]] = []
     if kind in (None, "full"):
-        for common in storage.list_objects(keys.PREFIX, delimiter="/"):
-            year = common["Prefix"][len(keys.PREFIX) : -1]
-            if year.isdigit() and len(year) == 4 and (since is None or int(year) >= since.year):
-                found.append((common["Prefix"], None))
-    if kind in (None, "schema"):
+        found += _years(keys.full_prefix(cell or cells.DEFAULT), since)
+        if cell is None:
+            found.append((keys.CELLS_PREFIX, None))
+    if kind in (None, "schema") and cell is None:
         found.append((keys.SCHEMAS_PREFIX, None))
+    return found
+
+
+def _years(prefix: str, since: datetime | None) -> list[tuple[str, str | None]]:
+    """The year folders of full backups under `prefix` (from the year of `since` on)."""
+    found: list[tuple[str, str | None]] = []
+    for common in storage.list_objects(prefix, delimiter="/"):
+        year = common["Prefix"][len(prefix) : -1]
+        if year.isdigit() and len(year) == 4 and (since is None or int(year) >= since.year):
+            found.append((common["Prefix"], None))
     return found
 
 
@@ -67,10 +86,11 @@ def list_backups(
     since: datetime | None = None,
     limit: int = DEFAULT_LIMIT,
     cursor: str | None = None,
+    cell: str | None = None,
 ) -> Page[BackupInfo]:
     """Newest first; the cursor is the (created_at, key) of the last item returned."""
     after = _after(cursor)
-    ordered = sorted(iter_backups(kind, schema_name, since), key=_order, reverse=True)
+    ordered = sorted(iter_backups(kind, schema_name, since, cell), key=_order, reverse=True)
     if after is not None:
         ordered = [item for item in ordered if _order(item) < after]
     page, more = ordered[:limit], len(ordered) > limit
@@ -109,6 +129,7 @@ def describe(item: Listed) -> BackupInfo | None:
         key=item.parsed.key,
         kind=item.parsed.kind,
         schema_name=item.parsed.schema_name,
+        cell=item.parsed.cell or meta.get("cell"),
         size_bytes=item.size,
         sha256=meta.get("sha256"),
         created_at=item.parsed.created_at,

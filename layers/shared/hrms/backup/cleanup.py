@@ -1,4 +1,5 @@
-"""Retention: delete backups older than N days, but always keep the newest K of each kind and schema.
+"""Retention: delete backups older than N days, but always keep the newest K of each schema's backups and of
+each cell's full backups (`keys.BackupKey.group`).
 
 The clock is injectable (tests, and "what would go on date X" questions). A dry run reports the
 same list without deleting. A backup's two parts go together: its PostgreSQL dump (the key listed)
@@ -23,7 +24,8 @@ STALE_UPLOAD = timedelta(days=1)
 
 
 def plan(backups: Iterable[keys.BackupKey], *, retention_days: int, keep_last: int, clock: Clock) -> list[str]:
-    """Keys to delete: past retention, and not among the newest `keep_last` of their kind/schema."""
+    """Keys to delete: past retention, and not among the newest `keep_last` of their group (the schema's
+    backups, or the cell's full backups)."""
     cutoff = clock() - timedelta(days=retention_days)
     groups: dict[tuple[str, str], list[keys.BackupKey]] = defaultdict(list)
     for backup in backups:

@@ -10,6 +10,10 @@ MongoDB part's sha256, size and per-collection counts in the dump's metadata. Th
 the backup (listing, validation and restore start from it); a failure before it is published leaves
 at most a MongoDB part without its dump, which cleanup removes. The two parts are taken one after the
 other, not at one instant: a write between them may be in one part and not the other.
+
+A full backup is of one cell (`hrms.db.cells`): that cell's whole database, and the MongoDB documents that go
+with it (`cell_scope.for_backup`); `default` (the control database, with the registry) keeps the key it
+always had, another cell's key names it (`keys.full_key`).
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from datetime import datetime
 
 import psycopg
 
-from hrms.backup import keys, mongo_part, pgtools, repo, storage
+from hrms.backup import cell_scope, keys, mongo_part, pgtools, repo, storage
 from hrms.backup.common import BackupFailed, Clock, Progress, no_progress, utc_now
 from hrms.backup.models import BackupInfo, MongoPartInfo
 from hrms.config import settings
+from hrms.db import cells
 from hrms.errors import NotFound
 from hrms.observability import logger
 from hrms.tenancy import checked_schema_name
@@ -36,20 +41,24 @@ FORMAT = "plain"
 
 def backup_full(
     *,
+    cell: str = cells.DEFAULT,
     reason: str = "manual",
     progress: Progress = no_progress,
     deadline: float | None = None,
     clock: Clock = utc_now,
 ) -> BackupInfo:
-    """The whole database (registry and every tenant schema) at `backups/YYYY/M/backup_full_<ts>.sql.gz`."""
-    db = pgtools.live()
+    """A cell's whole database (for `default`, the control database: the registry and its tenant schemas) at
+    `keys.full_key` (`backups/YYYY/M/...`, or `backups/cells/<cell>/YYYY/M/...`), with the cell's documents;
+    422 for a cell not configured here."""
+    db = pgtools.live_cell(keys.checked_cell(cell))
     with db.connect() as conn:
         srv = pgtools.server(conn)
         public_version = repo.public_version(conn)
+    scope = cell_scope.for_backup(cell)
     created = keys.at_millis(clock())
-    extra = {"public-version": str(public_version)}
-    key = keys.full_key(created)
-    return _dump(db, srv, key, created, "full", None, None, extra, [], reason, progress, deadline)
+    extra = {"public-version": str(public_version), "cell": cell}
+    key = keys.full_key(created, cell)
+    return _dump(db, srv, key, created, "full", None, None, extra, [], reason, progress, deadline, scope=scope)
 
 
 def backup_schema(
@@ -106,6 +115,7 @@ def _dump(
     progress: Progress,
     deadline: float | None,
     check: Callable[[], None] | None = None,
+    scope: mongo_part.Scope | None = None,
 ) -> BackupInfo:
     pg_dump = pgtools.tool("pg_dump")
     metadata = {
@@ -130,7 +140,10 @@ def _dump(
     started = time.monotonic()
     mongo_meta = {"kind": kind, "part": "mongo", "created-at": metadata["created-at"], "reason": reason}
     mongo_meta.update({"schema": schema, "tenant-id": str(tenant_id)} if schema else {})
-    part = mongo_part.dump(tenant_id, mongo_meta, progress=progress, deadline=deadline)
+    mongo_meta.update({"cell": extra["cell"]} if "cell" in extra else {})
+    if scope is not None:
+        mongo_meta["scope"] = scope.describe()
+    part = mongo_part.dump(tenant_id, mongo_meta, progress=progress, deadline=deadline, scope=scope)
     try:
         sha256, size, dumped, incoming, version_id = _pg_dump(command, db, metadata, progress, deadline, check)
     except BaseException:
@@ -169,6 +182,7 @@ def _dump(
         key=key,
         kind=kind,
         schema_name=schema,
+        cell=extra.get("cell"),
         size_bytes=size,
         sha256=sha256,
         created_at=created,

@@ -1,7 +1,9 @@
 """Object keys of backups: the key alone says what a backup is and when it was taken.
 
-- full:   `backups/YYYY/M/backup_full_<ts>.sql.gz`                 (month not zero-padded)
-- schema: `backups/schemas/<schema>/backup_schema_<ts>.sql.gz`
+- full:   `backups/YYYY/M/backup_full_<ts>.sql.gz`                 (month not zero-padded; the cell `default`,
+          the control database, as before there were cells)
+          `backups/cells/<cell>/YYYY/M/backup_full_<ts>.sql.gz`    (any other cell; names as `hrms.db.cells`)
+- schema: `backups/schemas/<schema>/backup_schema_<ts>.sql.gz`     (the cell it was dumped from is in its metadata)
 
 Each backup has two parts under one id: the PostgreSQL dump at the key above, and the MongoDB part
 (the same scope's documents) beside it, `<same key without .sql.gz>.mongo.gz` (`mongo_key`). The
@@ -10,7 +12,8 @@ MongoDB part without its dump is an interrupted backup that cleanup removes.
 
 `<ts>` is the UTC ISO 8601 time with `-` for `:` and milliseconds, e.g. `2025-01-15T10-30-00.123Z`,
 so keys sort chronologically within a schema's folder and contain no characters that need escaping.
-Uploads in progress live under `backups/incoming/` and never match these patterns.
+Uploads in progress live under `backups/incoming/` and never match these patterns; nor does
+`backups/cells/default/...` (the default cell's keys are the first pattern's, so older backups stay valid).
 """
 
 from __future__ import annotations
@@ -20,20 +23,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from hrms.db.cells import DEFAULT, NAME_PATTERN
 from hrms.errors import Invalid
 from hrms.tenancy import checked_schema_name
 
 Kind = Literal["full", "schema"]
 PREFIX = "backups/"
 SCHEMAS_PREFIX = "backups/schemas/"
+CELLS_PREFIX = "backups/cells/"
 INCOMING_PREFIX = "backups/incoming/"
 SUFFIX = ".sql.gz"
 MONGO_SUFFIX = ".mongo.gz"
 
 _TS = r"(?P<ts>\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z)"
-_FULL = re.compile(rf"^backups/(?P<year>\d{{4}})/(?P<month>[1-9]|1[0-2])/backup_full_{_TS}\.sql\.gz$")
+_DATED = rf"(?P<year>\d{{4}})/(?P<month>[1-9]|1[0-2])/backup_full_{_TS}\.sql\.gz"
+# re.ASCII: `\d` is 0-9 only (not every Unicode digit, which int() and strptime would accept too).
+_FULL = re.compile(rf"^backups/{_DATED}$", re.ASCII)
+_CELL_FULL = re.compile(rf"^backups/cells/(?P<cell>[^/]+)/{_DATED}$", re.ASCII)  # the name: as `hrms.db.cells`
 _SCHEMA = re.compile(
-    rf"^backups/schemas/(?P<schema>tenant_[a-z0-9_]{{1,40}}_[0-9a-f]{{8}})/backup_schema_{_TS}\.sql\.gz$"
+    rf"^backups/schemas/(?P<schema>tenant_[a-z0-9_]{{1,40}}_[0-9a-f]{{8}})/backup_schema_{_TS}\.sql\.gz$", re.ASCII
 )
 
 
@@ -43,11 +51,12 @@ class BackupKey:
     kind: Kind
     schema_name: str | None
     created_at: datetime
+    cell: str | None = None  # a full backup's cell; None for a schema backup (its metadata says where from)
 
     @property
     def group(self) -> tuple[str, str]:
-        """What retention counts "the newest N" within: the kind and, for schema backups, the schema."""
-        return (self.kind, self.schema_name or "")
+        """What retention counts "the newest N" within: the kind and the cell (full) or the schema (schema)."""
+        return (self.kind, (self.cell or DEFAULT) if self.kind == "full" else self.schema_name or "")
 
 
 def at_millis(moment: datetime) -> datetime:
@@ -62,9 +71,29 @@ def stamp(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H-%M-%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-def full_key(moment: datetime) -> str:
+def full_key(moment: datetime, cell: str = DEFAULT) -> str:
     utc = moment.astimezone(UTC)
-    return f"{PREFIX}{utc.year}/{utc.month}/backup_full_{stamp(utc)}{SUFFIX}"
+    return f"{full_prefix(cell)}{utc.year}/{utc.month}/backup_full_{stamp(utc)}{SUFFIX}"
+
+
+def full_prefix(cell: str = DEFAULT) -> str:
+    """Where a cell's full backups' years are: `backups/` for `default`, `backups/cells/<cell>/` for another."""
+    return PREFIX if cell == DEFAULT else f"{CELLS_PREFIX}{checked_cell(cell)}/"
+
+
+def is_cell_name(name: str) -> bool:
+    """A cell's name as `hrms.db.cells` accepts it (`default`, or lower-case letters, digits and '-')."""
+    return name == DEFAULT or NAME_PATTERN.fullmatch(name) is not None
+
+
+def checked_cell(name: str, field: str = "cell") -> str:
+    """`name` if it can name a cell; 422 otherwise (whether it is configured is the caller's question)."""
+    if not is_cell_name(name):
+        raise Invalid(
+            f"'{name[:60]}' is not a cell name.",
+            errors=[{"field": field, "type": "cell_name", "message": "lower-case letters, digits and '-', or default"}],
+        )
+    return name
 
 
 def schema_key(schema_name: str, moment: datetime) -> str:
@@ -87,11 +116,18 @@ def schema_prefix(schema_name: str) -> str:
 
 def parse(key: str) -> BackupKey | None:
     """What a key names, or None if it is not a backup key (incoming uploads, foreign objects)."""
-    found = _FULL.fullmatch(key)
     kind: Kind = "full"
+    cell: str | None = DEFAULT
+    found = _FULL.fullmatch(key)
+    if found is None:
+        found = _CELL_FULL.fullmatch(key)
+        if found is not None:
+            cell = found["cell"]
+            if cell == DEFAULT or not is_cell_name(cell):  # the default cell's keys have no cell folder
+                return None
     if found is None:
         found = _SCHEMA.fullmatch(key)
-        kind = "schema"
+        kind, cell = "schema", None
     if found is None:
         return None
     try:
@@ -100,7 +136,7 @@ def parse(key: str) -> BackupKey | None:
         return None
     if kind == "full" and (int(found["year"]), int(found["month"])) != (created.year, created.month):
         return None
-    return BackupKey(key, kind, found["schema"] if kind == "schema" else None, created)
+    return BackupKey(key, kind, found["schema"] if kind == "schema" else None, created, cell)
 
 
 def parse_or_invalid(key: str) -> BackupKey:

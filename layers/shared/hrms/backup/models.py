@@ -13,11 +13,18 @@ from hrms.models import ApiModel, InputModel
 
 BackupKeyStr = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 TargetName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+CELL_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"  # hrms.db.cells.NAME_PATTERN, and `default`
+CellName = Annotated[str, StringConstraints(pattern=CELL_PATTERN)]
 
 
 class NewBackup(InputModel):
     kind: Kind
     tenant_id: UUID | None = None
+    cell: CellName | None = Field(
+        default=None,
+        description="A full backup's cell (default: `default`, the control database); one configured here.",
+        examples=["default"],
+    )
 
     @model_validator(mode="after")
     def _tenant_for_schema_only(self) -> NewBackup:
@@ -25,6 +32,8 @@ class NewBackup(InputModel):
             raise ValueError("a schema backup needs tenantId")
         if self.kind == "full" and self.tenant_id is not None:
             raise ValueError("a full backup takes no tenantId")
+        if self.kind == "schema" and self.cell is not None:
+            raise ValueError("a schema backup takes no cell: it is dumped from its tenant's cell")
         return self
 
 
@@ -41,6 +50,11 @@ class BackupInfo(ApiModel):
     key: str
     kind: Kind
     schema_name: str | None = Field(default=None, serialization_alias="schema")
+    cell: str | None = Field(
+        default=None,
+        description="The cell it was dumped from (a full backup: the cell it covers); null for a schema backup"
+        " taken before there were cells.",
+    )
     size_bytes: int
     sha256: str | None = None
     created_at: datetime
@@ -76,6 +90,9 @@ class RestoreResult(ApiModel):
     key: str
     kind: Kind
     target: str
+    cell: str | None = Field(
+        default=None, description="The cell restored into (the live database's); null for a target."
+    )
     restored_schemas: list[str]
     row_counts: dict[str, int]
     safety_backup_key: str | None = None
@@ -96,6 +113,12 @@ class CleanupReport(ApiModel):
 
 
 class DailyReport(ApiModel):
-    full_key: str | None
+    full_key: str | None  # the default cell's (the control database's) full backup
     schema_backups: int
-    failures: dict[str, str]
+    failures: dict[str, str]  # "full" (the default cell), "full:<cell>", "recover", or a schema: what went wrong
+    full_keys: dict[str, str] = Field(default_factory=dict)  # cell -> its full backup, every cell backed up
+    full_missing: list[str] = Field(default_factory=list)  # the configured cells without a full backup this run
+
+    @property
+    def every_cell_backed_up(self) -> bool:
+        return bool(self.full_keys or self.full_key) and not self.full_missing

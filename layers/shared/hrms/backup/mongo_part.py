@@ -9,9 +9,11 @@ control document cannot be mistaken for data. Documents are copied as raw BSON (
 nothing is decoded on the way, every BSON type is kept exactly, and memory stays flat (cursor batches
 of `BATCH` documents, 1 MiB compression buffers, the multipart upload's parts).
 
-Scope: a schema backup holds the documents whose `tenantId` is the tenant's in every collection of
+Scope (`Scope`): a schema backup holds the documents whose `tenantId` is the tenant's in every collection of
 `hrms.db.tenant_collection.INDEXES` (every collection is shared and filtered by tenant id; there are no
-per-tenant collections); a full backup holds every document of those collections.
+per-tenant collections). A full backup of a cell holds the documents of the tenants the registry places on
+that cell; the cell `default`'s also holds every document of no such tenant (`hrms.backup.cell_scope`), so
+with one cell, the normal deploy, it is every document of those collections.
 
 Files of documents: `DocumentMetadata` documents are written with `s3VersionId`, the version their
 object had in the (versioned) documents bucket at backup time, unless they pin one already. The
@@ -25,6 +27,11 @@ collections `_hrms_restore_<op>_new_<collection>` and the tenant's current docum
 `_hrms_restore_<op>_old_<collection>`; only then are the tenant's live documents replaced, collection by
 collection (delete the tenant's, insert the staged). Replacing is idempotent, from either side: rolling
 forward repeats it from `new`, rolling back repeats it from `old`; `hrms.backup.restore` decides which.
+
+Restoring a cell's full backup over the live database (`prepare_full`, `swap_in`, `swap_back`): every
+document, the whole collections are staged and swapped in by renames; a scope of some tenants (other cells
+configured), the scope's documents are replaced as one tenant's are, from `new` (and back from `old`), and
+staged documents outside the scope (tenants now on another cell) are left out.
 """
 
 from __future__ import annotations
@@ -52,6 +59,38 @@ DOCUMENTS = "DocumentMetadata"
 STAGING = "_hrms_restore_"
 _CONTROL = b"\x03" + MARK.encode() + b"\x00"  # the first element of a control document: "$hrms" (embedded doc)
 _CONTROL_STR = b"\x02" + MARK.encode() + b"\x00"  # ... or a string
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which documents a part holds, or a restore replaces, by `tenantId`: one tenant's, those of the tenants
+    in `only`, or every document but those of the tenants in `excluding` (documents without a tenant too);
+    `Scope()` is every document."""
+
+    tenant_id: str | None = None
+    only: frozenset[str] | None = None
+    excluding: frozenset[str] = frozenset()
+
+    @property
+    def everything(self) -> bool:
+        return self.tenant_id is None and self.only is None and not self.excluding
+
+    def filter(self) -> dict[str, Any]:
+        if self.tenant_id is not None:
+            return {TENANT: self.tenant_id}
+        if self.only is not None:
+            return {TENANT: {"$in": sorted(self.only)}}
+        if self.excluding:
+            return {TENANT: {"$nin": sorted(self.excluding)}}
+        return {}
+
+    def describe(self) -> str:
+        """For metadata and logs: `tenant <id>`, `<n> tenants`, `all but <n> tenants`, `all`."""
+        if self.tenant_id is not None:
+            return f"tenant {self.tenant_id}"
+        if self.only is not None:
+            return f"{len(self.only)} tenants"
+        return f"all but {len(self.excluding)} tenants" if self.excluding else "all"
 
 
 def collections() -> list[str]:
@@ -120,11 +159,13 @@ def dump(
     *,
     progress: Progress = no_progress,
     deadline: float | None = None,
+    scope: Scope | None = None,
 ) -> Part:
-    """Stream the scope's documents into a completed temporary object (`Part.incoming`); the caller publishes."""
+    """Stream the scope's documents (`scope`, else the tenant's, else all) into a completed temporary object
+    (`Part.incoming`); the caller publishes."""
     from bson import BSON
 
-    flt = {TENANT: tenant_id} if tenant_id else {}
+    flt = (scope or Scope(tenant_id=tenant_id or None)).filter()
     counts: dict[str, int] = {}
     upload = storage.MultipartUpload({**metadata, "format": FORMAT})
     with upload, guarded():
@@ -441,13 +482,18 @@ def stage(
 
 def keep_current(db_name: str, tenant_id: str, operation_id: str) -> dict[str, int]:
     """A copy of the tenant's live documents in the `old` staging collections."""
+    return keep_scope(db_name, Scope(tenant_id=tenant_id), operation_id)
+
+
+def keep_scope(db_name: str, scope: Scope, operation_id: str) -> dict[str, int]:
+    """A copy of the scope's live documents in the `old` staging collections."""
     db, name_of = database(db_name), staging_name(operation_id, "old")
     inserter = _Inserter(db, name_of)
     counts: dict[str, int] = {}
     with guarded():
         for name in collections():
             counts[name] = 0
-            for doc in db[name].find({TENANT: tenant_id}, batch_size=BATCH):
+            for doc in db[name].find(scope.filter(), batch_size=BATCH):
                 inserter.add(name, doc.raw)
                 counts[name] += 1
         inserter.flush()
@@ -457,14 +503,20 @@ def keep_current(db_name: str, tenant_id: str, operation_id: str) -> dict[str, i
 def replace(db_name: str, tenant_id: str, operation_id: str, side: str) -> dict[str, int]:
     """The tenant's live documents replaced by those of the `side` staging collections ("new": roll
     forward, "old": roll back); idempotent. Documents per collection afterwards."""
-    db, name_of = database(db_name), staging_name(operation_id, side)
+    return replace_scope(db_name, Scope(tenant_id=tenant_id), operation_id, side)
+
+
+def replace_scope(db_name: str, scope: Scope, operation_id: str, side: str) -> dict[str, int]:
+    """The scope's live documents replaced by the scope's documents of the `side` staging collections (staged
+    documents outside the scope are left out); idempotent. Documents per collection afterwards."""
+    db, name_of, flt = database(db_name), staging_name(operation_id, side), scope.filter()
     counts: dict[str, int] = {}
     with guarded():
         for name in collections():
-            db[name].delete_many({TENANT: tenant_id})
+            db[name].delete_many(flt)
             inserter = _Inserter(db, _constant(name))
             counts[name] = 0
-            for doc in db[name_of(name)].find({}, batch_size=BATCH):
+            for doc in db[name_of(name)].find(flt, batch_size=BATCH):
                 inserter.add(name, doc.raw)
                 counts[name] += 1
             inserter.flush()
@@ -532,8 +584,36 @@ def unswap_collections(db_name: str, operation_id: str) -> None:
                 db[old(name)].rename(name)
 
 
+def prepare_full(db_name: str, scope: Scope, operation_id: str) -> None:
+    """After `stage`, before a full restore's swap: the staged collections indexed (they are renamed in), or,
+    for a scope of some tenants, the scope's live documents copied aside (`old`)."""
+    if scope.everything:
+        ensure_indexes(database(db_name), staging_name(operation_id, "new"))
+    else:
+        keep_scope(db_name, scope, operation_id)
+
+
+def swap_in(db_name: str, scope: Scope, operation_id: str) -> None:
+    """A full restore's documents made live: by renames (every document), or the scope's replaced."""
+    if scope.everything:
+        swap_collections(db_name, operation_id)
+    else:
+        replace_scope(db_name, scope, operation_id, "new")
+
+
+def swap_back(db_name: str, scope: Scope, operation_id: str) -> None:
+    """Undo `swap_in` (whatever part of it happened)."""
+    if scope.everything:
+        unswap_collections(db_name, operation_id)
+    else:
+        replace_scope(db_name, scope, operation_id, "old")
+
+
 def counts_of(db_name: str, tenant_id: str | None) -> dict[str, int]:
-    db = database(db_name)
-    flt = {TENANT: tenant_id} if tenant_id else {}
+    return counts_in(db_name, Scope(tenant_id=tenant_id or None))
+
+
+def counts_in(db_name: str, scope: Scope) -> dict[str, int]:
+    db, flt = database(db_name), scope.filter()
     with guarded():
         return {name: int(db[name].count_documents(flt)) for name in collections()}

@@ -113,6 +113,18 @@ def live(cell: str = cells.DEFAULT) -> Database:
     return replace(Database.from_url("live", cells.cell(cell).url, postgres.credentials(cell)), cell=cell)
 
 
+def live_cell(cell: str) -> Database:
+    """The live database of a cell a request names; 422 if no such cell is configured here."""
+    try:
+        return live(cell)
+    except cells.UnknownCell:
+        known = ", ".join(cells.configured())
+        raise Invalid(
+            f"No cell '{cell[:60]}' is configured here (known: {known}).",
+            errors=[{"field": "cell", "type": "unknown_cell", "message": f"known cells: {known}"}],
+        ) from None
+
+
 def live_of_schema(schema: str) -> Database:
     """The live database of the cell holding a tenant schema (the registry says which)."""
     return live(cells.cell_of_schema(schema))

@@ -34,6 +34,14 @@ class SchemaState:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """A tenant of the registry and its cell."""
+
+    cell: str
+    id: str
+
+
+@dataclass(frozen=True)
 class ServerVersion:
     num: int  # server_version_num, e.g. 180006
     version: str  # server_version, e.g. "18.6 (Debian 18.6-1)"
@@ -81,6 +89,15 @@ def schema_state(conn: Connection, schema: str, *, deleted_too: bool) -> SchemaS
 def tenant_id_of_schema(conn: Connection, schema: str) -> UUID | None:
     query = sql.SQL("SELECT id FROM public.tenants WHERE schema_name = %s")
     found: UUID | None = rows.scalar(conn, query, (schema,))
+    return found
+
+
+def tenants_off_default(conn: Connection) -> dict[str, list[str]]:
+    """The registry's tenants placed on a cell other than `default`, any status: cell -> tenant ids."""
+    query = sql.SQL("SELECT cell, id::text AS id FROM public.tenants WHERE cell <> 'default' ORDER BY cell, id")
+    found: dict[str, list[str]] = {}
+    for row in rows.many(conn, Placement, query):
+        found.setdefault(row.cell, []).append(row.id)
     return found
 
 

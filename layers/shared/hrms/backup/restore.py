@@ -20,8 +20,11 @@ Both parts, as one operation (backups taken before backups had a MongoDB part re
 
 - One tenant, over the live database: the tenant's writes are frozen first (a `public.tenant_write_freezes`
   row: admission answers writes 503 with Retry-After; reads go on, and wait for the few seconds the
-  PostgreSQL transaction holds the schema's locks), then, after a short drain for requests admitted
-  just before, the safety backup (both parts) is taken. The MongoDB part is loaded into staging
+  PostgreSQL transaction holds the schema's locks), then the restore waits for every transaction that wrote
+  to the tenant before the freeze to end, and the database refuses any later write (hrms.db.write_guard;
+  the restore's own transaction writes through it). The safety backup (both parts) is taken, and the
+  MongoDB part is touched only `MONGO_GRACE_S` after the freeze: no lock covers a document write of a
+  request admitted just before it. The MongoDB part is loaded into staging
   collections and the tenant's current documents copied aside (`mongo_part`); nothing live has
   changed yet. Then psql replays the dump in one transaction whose last statement marks the freeze
   row `pg_restored`; once psql has run everything but the COMMIT, the tenant's live documents are
@@ -34,9 +37,12 @@ Both parts, as one operation (backups taken before backups had a MongoDB part re
   roll-back itself cannot run (MongoDB down), the tenant stays frozen until `recover` succeeds.
 - One tenant into a target: the same, without freeze and safety backup, in the target's MongoDB
   database (`mongo_part.target_database`: `<live database>_<target>` on the same server).
-- Full, over the live database: the whole MongoDB part is staged into new collections (with indexes);
-  once psql has run everything but the COMMIT, each live collection is renamed aside and its staged
-  twin renamed in; on a failure they are renamed back. No write freeze (every tenant is replaced).
+- Full, over the live database (of the backup's own cell): the whole MongoDB part is staged into new
+  collections (with indexes); once psql has run everything but the COMMIT, each live collection is renamed
+  aside and its staged twin renamed in; on a failure they are renamed back. No write freeze (every tenant of
+  the cell is replaced). With other cells configured, only the cell's documents are replaced instead, from
+  the staged ones, and put back from a copy on a failure (`cell_scope.for_restore`, `mongo_part.swap_in`):
+  another cell's tenants' documents are never touched.
 - Full, into a target: the target's MongoDB database is replaced (statement by statement, a copy).
 """
 
@@ -50,16 +56,16 @@ from uuid import UUID
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from hrms.backup import dump, keys, load, mongo_part, pgtools, repo, validate
+from hrms.backup import cell_scope, dump, keys, load, mongo_part, pgtools, repo, validate
 from hrms.backup.common import Progress, RestoreFailed, no_progress
 from hrms.backup.models import RestoreResult
-from hrms.db import cells
+from hrms.db import cells, write_guard
 from hrms.errors import Conflict, DomainError, Invalid
 from hrms.migrations.files import migrations
 from hrms.observability import logger
 
 LOCK_TIMEOUT = "60s"  # the drop waits this long for running requests, then the restore fails unchanged
-DRAIN_S = 2.0  # after freezing a tenant's writes: time for requests admitted just before to finish
+MONGO_GRACE_S = 2.0  # after a freeze: for the document writes of requests admitted just before to finish
 REASON = "restore"
 RECOVER_AFTER_S = 900.0  # a restore idle this long is dead (15 min: the longest a Lambda runs)
 
@@ -86,8 +92,10 @@ def restore_backup(
         )
     if target is None and parsed.schema_name is not None:
         db = pgtools.live_of_schema(parsed.schema_name)  # the tenant's cell, where its requests go
+    elif target is None:
+        db = pgtools.live_cell(parsed.cell or cells.DEFAULT)  # a full backup: its own cell's (422 if unknown here)
     else:
-        db = pgtools.target(target)  # a full backup: the control database's (cell `default`) or a target's
+        db = pgtools.target(target)
     verified = validate.verify(key, progress=progress)
     if not verified.valid:
         raise Invalid(
@@ -100,7 +108,7 @@ def restore_backup(
     else:
         result = _restore_full(db, verified, progress)
     result["duration_ms"] = int((time.monotonic() - started) * 1000)
-    restored = RestoreResult(key=key, kind=parsed.kind, target=db.name, **result)
+    restored = RestoreResult(key=key, kind=parsed.kind, target=db.name, cell=db.cell, **result)
     logger.info(
         "Backup restored",
         extra={"key": key, "target": db.name, "schemas": len(restored.restored_schemas), "ms": restored.duration_ms},
@@ -128,7 +136,8 @@ def _restore_schema(
         if verified.tenant_id and verified.tenant_id != str(tenant_id):
             raise Invalid(f"The backup is of tenant {verified.tenant_id}; {db.describe()} gives {schema} to another.")
         has_epochs = state.present and repo.has_table(conn, schema, "cache_epochs")
-        prelude = repo.schema_restore_prelude(schema, keep_epochs=has_epochs, timeout=LOCK_TIMEOUT)
+        prelude: list[sql.Composable] = [write_guard.bypass(operation)]
+        prelude += repo.schema_restore_prelude(schema, keep_epochs=has_epochs, timeout=LOCK_TIMEOUT)
         postlude: list[sql.Composable] = [m.statement(schema) for m in migrations("tenant")[backup_version:]]
         postlude += repo.schema_restore_postlude(schema, latest)
         if live:
@@ -141,10 +150,12 @@ def _restore_schema(
     try:
         safety = None
         if live:
-            time.sleep(DRAIN_S)
+            frozen_at = time.monotonic()
+            _drain_writes(db, schema)
             if state.present:
                 relabelled = _relabel(progress, "safety backup")
                 safety = dump.backup_schema(schema, reason="pre-restore", progress=relabelled).key
+            time.sleep(max(0.0, frozen_at + MONGO_GRACE_S - time.monotonic()))
         mongo_counts = _restore_tenant_parts(db, verified, journal, prelude_sql, postlude_sql, safety, progress)
     except BaseException:
         journal.after_failure()
@@ -163,6 +174,14 @@ def _restore_schema(
         "schema_version": latest,
         "mongo_counts": mongo_counts,
     }
+
+
+def _drain_writes(db: pgtools.Database, schema: str) -> None:
+    with db.connect() as conn:
+        try:
+            write_guard.drain(conn, schema)
+        except write_guard.DrainTimeout as exc:
+            raise Conflict(f"The tenant's writes did not end; nothing was restored, try again ({exc}).") from exc
 
 
 def _restore_tenant_parts(
@@ -313,7 +332,8 @@ def _restore_full(db: pgtools.Database, verified: validate.Verified, progress: P
     mongo_db = mongo_part.target_database(None if live else db.name)
     mongo_counts = None
     if live:  # all or nothing: the application runs on it
-        safety = dump.backup_full(reason="pre-restore", progress=_relabel(progress, "safety backup")).key
+        relabelled = _relabel(progress, "safety backup")
+        safety = dump.backup_full(cell=db.cell or cells.DEFAULT, reason="pre-restore", progress=relabelled).key
         prelude, postlude = repo.full_restore_prelude(LOCK_TIMEOUT), repo.BUMP_ALL_EPOCHS
     else:  # a target is a copy: statement by statement, so any number of tenants fits the lock table
         prelude, postlude = _drop_schemas_one_by_one(db), ""
@@ -343,25 +363,26 @@ def _restore_full(db: pgtools.Database, verified: validate.Verified, progress: P
 def _restore_full_live(
     db: pgtools.Database, verified: validate.Verified, mongo_db: str, prelude: str, postlude: str, progress: Progress
 ) -> dict[str, int]:
-    """Whole collections staged, swapped in by renames just before the COMMIT, swapped back on failure."""
+    """Whole collections staged, swapped in by renames just before the COMMIT, swapped back on failure (the
+    cell's documents replaced, and put back, when other cells are configured: `mongo_part.swap_in`)."""
     assert verified.mongo is not None
     operation = secrets.token_hex(8)
-    new = mongo_part.staging_name(operation, "new")
+    scope = cell_scope.for_restore(db.cell or cells.DEFAULT)
     swapped = False
 
     def swap() -> None:
         nonlocal swapped
         swapped = True
-        mongo_part.swap_collections(mongo_db, operation)
+        mongo_part.swap_in(mongo_db, scope, operation)
 
     try:
         mongo_part.stage(verified.mongo, verified.mongo_check(), mongo_db, operation, progress)
-        mongo_part.ensure_indexes(mongo_part.database(mongo_db), new)
+        mongo_part.prepare_full(mongo_db, scope, operation)
         load.load(db, verified.info, prelude=prelude, postlude=postlude, progress=progress, before_commit=swap)
     except BaseException:
         if swapped:
             try:
-                mongo_part.unswap_collections(mongo_db, operation)
+                mongo_part.swap_back(mongo_db, scope, operation)
             except DomainError:
                 logger.exception("Could not swap the MongoDB collections back", extra={"operation": operation})
                 raise RestoreFailed(
@@ -371,7 +392,7 @@ def _restore_full_live(
         mongo_part.drop_staging(mongo_db, operation)
         raise
     mongo_part.drop_staging(mongo_db, operation)
-    return mongo_part.counts_of(mongo_db, None)
+    return mongo_part.counts_in(mongo_db, scope)
 
 
 def _drop_schemas_one_by_one(db: pgtools.Database) -> str:

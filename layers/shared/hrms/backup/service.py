@@ -10,7 +10,8 @@ from uuid import UUID
 from hrms.backup import catalog, cleanup, dump, keys, pgtools, repo, restore, validate
 from hrms.backup.common import Clock, Progress, no_progress, utc_now
 from hrms.backup.models import BackupInfo, CleanupReport, RestoreResult, Validation
-from hrms.errors import NotFound
+from hrms.db import cells
+from hrms.errors import Invalid, NotFound
 from hrms.pagination import DEFAULT_LIMIT, Page
 
 
@@ -30,9 +31,18 @@ def tenant_schema(tenant: UUID | str, target: str | None = None) -> str:
     return schema
 
 
-def create_backup(kind: keys.Kind, tenant: UUID | str | None = None, *, progress: Progress = no_progress) -> BackupInfo:
+def create_backup(
+    kind: keys.Kind,
+    tenant: UUID | str | None = None,
+    *,
+    cell: str | None = None,
+    progress: Progress = no_progress,
+) -> BackupInfo:
+    """A full backup of `cell` (default: `default`, the control database), or the tenant's schema backup."""
     if kind == "full":
-        return dump.backup_full(progress=progress)
+        return dump.backup_full(cell=cell or cells.DEFAULT, progress=progress)
+    if cell is not None:
+        raise Invalid("A schema backup is dumped from its tenant's cell; name no cell.")
     if tenant is None:
         raise NotFound("No such tenant.")
     return dump.backup_schema(tenant_schema(tenant), progress=progress)
@@ -44,9 +54,19 @@ def list_backups(
     since: datetime | None = None,
     limit: int = DEFAULT_LIMIT,
     cursor: str | None = None,
+    cell: str | None = None,
 ) -> Page[BackupInfo]:
+    """`cell` selects that cell's full backups (any well-formed name: a cell no longer configured still has
+    its backups); with a tenant or kind `schema` it is a 422 (a schema backup is found by its tenant)."""
+    if cell is not None:
+        keys.checked_cell(cell)
+        if kind == "schema" or tenant is not None:
+            raise Invalid(
+                "The cell filter selects full backups; a tenant's schema backups are listed by tenant.",
+                errors=[{"field": "cell", "type": "cell_filter", "message": "only with full backups"}],
+            )
     schema = tenant_schema(tenant) if tenant is not None else None
-    return catalog.list_backups(kind, schema, _utc(since), limit, cursor)
+    return catalog.list_backups(kind, schema, _utc(since), limit, cursor, cell)
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -15,7 +15,9 @@ from hrms.backup import catalog, keys, load, mongo_part, pgtools, repo, storage
 from hrms.backup.common import Progress, RestoreFailed, no_progress
 from hrms.backup.models import MongoPartInfo, Validation
 from hrms.backup.stream import StreamCheck
+from hrms.db import cells
 from hrms.errors import DomainError, Invalid, NotFound
+from hrms.migrations.files import migrations
 from hrms.observability import logger
 
 REQUIRED_METADATA = ("sha256", "size", "kind", "created-at", "pg-version")
@@ -71,6 +73,8 @@ def verify(key: str, *, progress: Progress = no_progress) -> Verified:
         problems.append(f"metadata says kind {meta['kind']}, the key says {parsed.kind}")
     if parsed.schema_name and meta.get("schema") != parsed.schema_name:
         problems.append("metadata names another schema than the key")
+    if parsed.cell and meta.get("cell", cells.DEFAULT) != parsed.cell:  # full backups before cells: default
+        problems.append(f"metadata names another cell than the key ({meta.get('cell')}, not {parsed.cell})")
     check = StreamCheck(meta.get("sha256"), int(meta["size"]) if meta.get("size", "").isdigit() else None)
     done = 0
     for chunk in storage.read(info):
@@ -147,13 +151,26 @@ def _int(value: str | None) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
+def _scratch_server(verified: Verified) -> pgtools.Database:
+    """The server of the cell the backup was dumped from (the same PostgreSQL), else the control database's."""
+    cell = verified.parsed.cell or verified.info.metadata.get("cell") or cells.DEFAULT
+    try:
+        return pgtools.live(cell)
+    except cells.UnknownCell:
+        return pgtools.live()
+
+
 def _trial_restore(verified: Verified, progress: Progress) -> str | None:
     """Restore into a new scratch database on the live server, then drop it; the failure, if any."""
-    live = pgtools.live()
+    live = _scratch_server(verified)
     scratch = f"hrms_scratch_{secrets.token_hex(6)}"
     with live.connect() as conn:
         repo.create_database(conn, scratch)
     try:
+        if verified.parsed.kind == "schema":  # a tenant schema's dump refers to the public schema beside it
+            with live.with_dbname(scratch).connect() as conn:
+                for migration in migrations("public"):
+                    conn.execute(migration.statement())
         load.load(live.with_dbname(scratch), verified.info, progress=progress, phase="trial restore", atomic=False)
         return None
     except (RestoreFailed, Invalid) as exc:

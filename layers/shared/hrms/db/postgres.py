@@ -38,7 +38,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from hrms import snapstart
 from hrms.config import settings
-from hrms.db import cells
+from hrms.db import cells, write_guard
 from hrms.errors import Conflict, DependencyDown
 from hrms.observability import logger, trace_library
 from hrms.tenancy import Actor, Tenant
@@ -203,6 +203,11 @@ def transaction(cell: str = cells.DEFAULT) -> Iterator[Conn]:
         raise DependencyDown("The database is unavailable; try again shortly.") from exc
     except psycopg.OperationalError as exc:
         raise DependencyDown("The database is unavailable; try again shortly.") from exc
+    except psycopg.DatabaseError as exc:
+        refused = write_guard.refusal(exc)  # a write to a frozen tenant that admission could not see coming
+        if refused is None:
+            raise
+        raise refused from exc
 
 
 @dataclass(frozen=True)

@@ -629,6 +629,12 @@ def is_active_tenant(conn: Conn, slug: str) -> bool:
 
 
 def set_turn(tx: TenantTx, turns_at: dt.datetime) -> None:
-    """When the tenant's next leave year begins, for `due_tenants` (in the tenant's transaction)."""
+    """When the tenant's next leave year begins, for `due_tenants` (in the tenant's transaction, so in its
+    cell's row; for a tenant off the control database's cell, `set_registry_turn` follows)."""
     query = sql.SQL("UPDATE public.tenants SET leave_year_turns_at = %s WHERE id = %s")
     tx.execute(query, (turns_at, tx.tenant.tenant_id))
+
+
+def set_registry_turn(conn: Conn, tenant_id: UUID, turns_at: dt.datetime) -> None:
+    """`set_turn` in the control database's registry, for a tenant that lives in another cell."""
+    conn.execute("UPDATE public.tenants SET leave_year_turns_at = %s WHERE id = %s", (turns_at, tenant_id))

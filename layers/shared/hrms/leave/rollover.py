@@ -24,10 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import psycopg
 
-from hrms.db import audit_log
+from hrms.db import audit_log, cells
 from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx, transaction
 from hrms.errors import DomainError, NotFound
@@ -45,6 +46,7 @@ class TenantRollover:
     years: list[int]  # the leave years opened now (empty: nothing was due)
     allocated: int  # balance rows created
     carried_forward: Decimal  # days carried into the new years, all rows together
+    turns_at: dt.datetime | None = None  # when its next leave year begins
 
 
 @dataclass
@@ -75,13 +77,28 @@ def open_due(
         tenant = Tenant(row.id, row.schema_name)
         try:
             with tenant_tx(tenant, Actor(actor_id, SYSTEM_ROLE, tenant)) as tx:
-                summary.tenants.append(open_years(tx, row.slug, now))
+                done_now = open_years(tx, row.slug, now)
+            summary.tenants.append(done_now)
         except (psycopg.Error, DomainError, ValueError) as exc:
             logger.warning("Leave rollover failed for a tenant", extra={"tenant_id": str(row.id), "error": repr(exc)})
             summary.failed[row.slug] = str(exc)
+        else:
+            if done_now.turns_at is not None and cells.cell_of(row.id) != cells.DEFAULT:
+                _note_turn_in_registry(row.id, done_now.turns_at)
         if progress:
             progress(done, len(tenants))
     return summary
+
+
+def _note_turn_in_registry(tenant_id: UUID, turns_at: dt.datetime) -> None:
+    """The control database's registry, which `due_tenants` reads, learns the turn of a tenant of another cell.
+    Not in the tenant's transaction (another database): if it fails, the tenant is visited again next run,
+    which changes nothing."""
+    try:
+        with transaction() as conn:
+            repo.set_registry_turn(conn, tenant_id, turns_at)
+    except (psycopg.Error, DomainError) as exc:
+        logger.warning("The registry did not take a tenant's leave-year turn", extra={"error": repr(exc)})
 
 
 def open_years(tx: TenantTx, slug: str, now: dt.datetime) -> TenantRollover:
@@ -94,7 +111,8 @@ def open_years(tx: TenantTx, slug: str, now: dt.datetime) -> TenantRollover:
         if repo.open_year(tx, year):
             _allocate(tx, year, result)
     following = balances.years_of(tx, cal).following(current)
-    repo.set_turn(tx, dt.datetime.combine(following.first, dt.time(0), tzinfo=cal.zone))
+    result.turns_at = dt.datetime.combine(following.first, dt.time(0), tzinfo=cal.zone)
+    repo.set_turn(tx, result.turns_at)
     return result
 
 

@@ -7,9 +7,9 @@ that died anywhere is resumed by running the same command again:
    them), together with the tenant's row and platform switches in the target's public schema. Writes go on
    meanwhile. A resumed copy drops whatever a previous attempt left in the target first.
 2. frozen (the cut-over): the tenant's writes are frozen in the source cell (a `public.tenant_write_freezes`
-   row, reason 'move': writes answer 503 with Retry-After, reads are served), then the move waits for the
-   write transactions admitted before the freeze to end (`DRAIN_S`, then until no other transaction holds a
-   write lock on the schema). Row counts and a checksum of every table (md5 over the md5 of each row's text,
+   row, reason 'move': writes answer 503 with Retry-After, reads are served), then the move waits for every
+   transaction that wrote to the tenant before the freeze to end; the database refuses any later write
+   (hrms.db.write_guard). Row counts and a checksum of every table (md5 over the md5 of each row's text,
    order-independent) are compared between the cells; each table that changed during the copy is copied
    again (its rows replaced in one target transaction, triggers and foreign keys held off by
    session_replication_role = replica), and everything is compared again: any difference left fails the
@@ -39,7 +39,7 @@ from psycopg.rows import DictRow, dict_row
 from hrms.backup import pgtools
 from hrms.backup.common import BackupFailed
 from hrms.config import settings
-from hrms.db import cells
+from hrms.db import cells, write_guard
 from hrms.db.postgres import credentials, transaction
 from hrms.errors import Conflict, Invalid, NotFound
 from hrms.tenancy import checked_schema_name
@@ -47,8 +47,6 @@ from hrms.tenants import repo
 
 REASON = "move"
 RETRY_AFTER_S = 5  # what a frozen write is told (the cut-over of a 10,000-employee tenant: benchmarks/cells.py)
-DRAIN_S = 1.0  # after the freeze: a request admitted just before it opens its transaction well within this
-DRAIN_TIMEOUT_S = 30.0
 GRACE_S = 3_600.0  # the old copy is kept this long after the flip (a stale container may still read it)
 
 Conn = psycopg.Connection[DictRow]
@@ -291,21 +289,12 @@ def _cut_over(
 
 
 def _drain(source: str, schema: str) -> None:
-    """Wait for write transactions admitted before the freeze (module notes)."""
-    time.sleep(DRAIN_S)
-    ends = time.monotonic() + DRAIN_TIMEOUT_S
+    """Wait for the transactions that wrote to the tenant before the freeze (hrms.db.write_guard)."""
     with _direct(source) as conn:
-        while time.monotonic() < ends:
-            busy = conn.execute(
-                "SELECT count(*) AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
-                " WHERE c.relnamespace = to_regnamespace(%s) AND l.pid <> pg_backend_pid() AND l.granted"
-                " AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')",
-                (schema,),
-            ).fetchone()
-            if busy is None or busy["n"] == 0:
-                return
-            time.sleep(0.05)
-    raise MoveFailed("write transactions on the tenant did not end within the drain timeout")
+        try:
+            write_guard.drain(conn, schema)
+        except write_guard.DrainTimeout as exc:
+            raise MoveFailed(f"write transactions on the tenant did not end: {exc}") from exc
 
 
 def _direct(cell: str) -> Conn:

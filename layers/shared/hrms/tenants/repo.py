@@ -219,13 +219,14 @@ def find_tenant(conn: Conn, id_or_slug: str) -> TenantRow | None:
 
 
 def list_tenants(conn: Conn, *, status: str | None, after_slug: str | None, limit: int) -> list[TenantRow]:
-    """Keyset page ordered by slug."""
+    """Keyset page ordered by slug; without `status`, the active and suspended tenants (a tenant still being
+    provisioned has no committed schema yet and is nobody's to see; recovery finds it, `provisioning`)."""
     query = sql.SQL(
-        "SELECT {} FROM public.tenants WHERE status <> 'deleted'"
-        " AND (%(status)s::text IS NULL OR status = %(status)s)"
+        "SELECT {} FROM public.tenants WHERE status = ANY(%(statuses)s)"
         " AND (%(after)s::text IS NULL OR slug > %(after)s) ORDER BY slug LIMIT %(limit)s"
     ).format(_TENANT_COLUMNS)
-    return rows.many(conn, TenantRow, query, {"status": status, "after": after_slug, "limit": limit})
+    statuses = [status] if status else ["active", "suspended"]
+    return rows.many(conn, TenantRow, query, {"statuses": statuses, "after": after_slug, "limit": limit})
 
 
 def employee_counts(conn: Conn, tenants: Sequence[TenantRow]) -> dict[UUID, int]:
