@@ -43,10 +43,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     from psycopg import sql
 
     from hrms.db import write_guard
+    from hrms.migrations import runner
     from hrms.tenancy import PLATFORM_ADMIN, Actor
     from hrms.tenants import service
     from hrms.tenants.models import NewTenant
 
+    runner.up()
     created = service.create_tenant(
         NewTenant(name="Guard bench", slug="guard-bench", admin_email="admin@guard-bench.example.com"),
         Actor("bench", PLATFORM_ADMIN, None),
