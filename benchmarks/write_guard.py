@@ -86,20 +86,24 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 conn.execute(insert, (f"h{n}", n))
         bulk["guarded" if on else "bare"] = (time.perf_counter() - started) / args.writes * 1e6
 
-    conn.execute(
-        "INSERT INTO public.tenant_write_freezes (tenant_id, operation_id, reason) VALUES (%s, 'bench', 'bench')",
-        (created.tenant_id,),
-    )
-    started = time.perf_counter()
-    write_guard.drain(conn, created.schema_name)
-    idle_drain_ms = (time.perf_counter() - started) * 1000
-    conn.execute("DELETE FROM public.tenant_write_freezes WHERE operation_id = 'bench'")
+    def timed_drain() -> float:
+        """ms of a drain right after a freeze (lifted again afterwards)."""
+        conn.execute(
+            "INSERT INTO public.tenant_write_freezes (tenant_id, operation_id, reason) VALUES (%s, 'bench', 'bench')",
+            (created.tenant_id,),
+        )
+        started = time.perf_counter()
+        write_guard.drain(conn, created.schema_name)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        conn.execute("DELETE FROM public.tenant_write_freezes WHERE operation_id = 'bench'")
+        return elapsed_ms
 
+    idle_drain_ms = timed_drain()
     wrote = threading.Event()
 
     def writer() -> None:
         with psycopg.connect(os.environ["DATABASE_URL"]) as other:
-            other.execute(insert, ("held", 999_999_999 % 100_000))
+            other.execute(insert, ("held", 99_999))
             wrote.set()
             time.sleep(args.hold)
             other.rollback()
@@ -107,13 +111,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     thread = threading.Thread(target=writer)
     thread.start()
     wrote.wait(30)
-    conn.execute(
-        "INSERT INTO public.tenant_write_freezes (tenant_id, operation_id, reason) VALUES (%s, 'bench', 'bench')",
-        (created.tenant_id,),
-    )
-    started = time.perf_counter()
-    write_guard.drain(conn, created.schema_name)
-    busy_drain_ms = (time.perf_counter() - started) * 1000
+    busy_drain_ms = timed_drain()
     thread.join()
     conn.close()
 
