@@ -2,7 +2,9 @@
 
 from uuid import UUID
 
+from hrms.approvals import engine  # noqa: F401 - on every request (hrms.payroll.runs imports it where used)
 from hrms.http import Response, api, ok
+from hrms.leave import repo  # noqa: F401 - the leave calendar of the final approval, likewise
 from hrms.payroll import runs
 from hrms.payroll.models import ApproveIn, PayrollRun
 

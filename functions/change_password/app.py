@@ -1,6 +1,7 @@
 """POST /auth/password: replace the (temporary) password; every earlier token dies, the answer carries a fresh one."""
 
 from hrms.auth import login as session
+from hrms.auth import tokens  # noqa: F401 - every change issues a token: jwt at init, not on the first request
 from hrms.auth.models import AccessToken, PasswordChangeIn
 from hrms.http import NO_STORE, Response, api, ok
 from hrms.tenancy import TENANT_ROLES

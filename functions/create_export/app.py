@@ -3,6 +3,7 @@
 from hrms.exports import service
 from hrms.exports.models import ExportAccepted, NewExport
 from hrms.http import Response, api, ok
+from hrms.outbox import emit  # noqa: F401 - on every request (hrms.exports.service imports it where used)
 
 app = api(permission="exports:write")
 

@@ -1,5 +1,6 @@
 """POST /tenants: a new tenant with its own schema and a temporary admin password."""
 
+from hrms.auth import passwords  # noqa: F401 - hashes on every request: argon2 at init, not on the first request
 from hrms.http import Response, api, created
 from hrms.tenancy import PLATFORM_ADMIN
 from hrms.tenants import service

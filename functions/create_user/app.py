@@ -1,5 +1,6 @@
 """POST /users: a new user; without a password one temporary password is returned once."""
 
+from hrms.auth import passwords  # noqa: F401 - hashes on every request: argon2 at init, not on the first request
 from hrms.http import Response, api, created
 from hrms.users import service
 from hrms.users.models import CreatedUser, NewUser

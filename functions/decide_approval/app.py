@@ -2,7 +2,7 @@
 
 from uuid import UUID
 
-from hrms.approvals import service
+from hrms.approvals import engine, service  # noqa: F401 - engine: on every request (service imports it on use)
 from hrms.approvals.models import Decision, DecisionIn
 from hrms.http import Response, api, ok
 from hrms.tenancy import TENANT_ROLES

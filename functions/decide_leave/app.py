@@ -2,6 +2,7 @@
 
 from uuid import UUID
 
+from hrms.approvals import engine  # noqa: F401 - on every request (hrms.leave.service imports it where used)
 from hrms.approvals.models import Decision, DecisionIn
 from hrms.http import Response, api, ok
 from hrms.leave import service

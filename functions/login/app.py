@@ -2,6 +2,7 @@
 
 from hrms import snapstart
 from hrms.auth import login as session
+from hrms.auth import tokens  # noqa: F401 - every sign-in issues a token: jwt at init, not on the first request
 from hrms.auth.models import LoginIn, LoginOut
 from hrms.http import NO_STORE, Response, api, ok
 

@@ -3,6 +3,7 @@
 from uuid import UUID
 
 from hrms.http import Response, api, ok
+from hrms.outbox import PAYROLL_PROCESSED  # noqa: F401 - on every request (hrms.payroll.runs imports it where used)
 from hrms.payroll import runs
 from hrms.payroll.models import PayrollRun
 

@@ -1,5 +1,6 @@
 """POST /leaves: request leave (for oneself by default): days reserved as pending, first approval opened."""
 
+from hrms.approvals import engine  # noqa: F401 - on every request (hrms.leave.service imports it where used)
 from hrms.http import Response, api, created
 from hrms.leave import service
 from hrms.leave.models import Leave, LeaveRequest

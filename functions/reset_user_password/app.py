@@ -2,6 +2,7 @@
 
 from uuid import UUID
 
+from hrms.auth import passwords  # noqa: F401 - hashes on every request: argon2 at init, not on the first request
 from hrms.http import NO_STORE, Response, api, ok
 from hrms.users import service
 from hrms.users.models import TemporaryPassword

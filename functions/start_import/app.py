@@ -5,6 +5,7 @@ from uuid import UUID
 from hrms.http import Response, api, ok
 from hrms.imports import service
 from hrms.imports.models import Started, StartImport
+from hrms.outbox import emit  # noqa: F401 - on every request (hrms.imports.service imports it where used)
 
 app = api(
     permission="imports:write",

@@ -107,11 +107,17 @@ spec.loader.exec_module(module)
 from hrms import aws, snapstart
 from hrms.cache import client as cache
 from hrms.db import postgres
+from hrms.models import ApiModel
 routes = [*module.app._static_routes, *module.app._dynamic_routes]
 state = random.getstate()
 snapstart.before_snapshot(module.app)
+models, pending = [], [ApiModel]
+while pending:
+    models.append(pending.pop())
+    pending.extend(models[-1].__subclasses__())
 print(json.dumps({{
     "routes_built": all(route._dependant is not None for route in routes),
+    "models_built": len(models) > 5 and all(model.__pydantic_complete__ for model in models),
     "imported": [name for name in snapstart.WARM_IMPORTS if name in sys.modules],
     "clients": [postgres.pool.cache_info().currsize, cache.redis_client.cache_info().currsize,
                 aws.client.cache_info().currsize, aws._secrets_provider.cache_info().currsize],
@@ -121,6 +127,7 @@ print(json.dumps({{
     )
     assert result == {
         "routes_built": True,
+        "models_built": True,
         "imported": list(snapstart.WARM_IMPORTS),
         "clients": [0, 0, 0, 0],
         "random_untouched": True,

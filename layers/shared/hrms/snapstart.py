@@ -10,7 +10,9 @@ build the same way, so a restored container has it ready -
   Powertools Parameters, redis-py), imported, not used: no client is created;
 - the resolver's routes (`app`): their validation (the dependants and pydantic TypeAdapters that
   Powertools builds on a route's first request) and the models' schemas, by building the OpenAPI
-  document once.
+  document once;
+- every pydantic model the function imported: `hrms.models.ApiModel` defers building a model to its first
+  use (a cold start builds only those a request uses), and a snapshot should hold them built.
 Nothing that must differ between containers or be fresh: no connection is opened, no secret is fetched,
 no random state is seeded.
 
@@ -66,6 +68,19 @@ def before_snapshot(app: Any = None) -> None:
         importlib.import_module(module)
     if app is not None:
         app.get_openapi_schema()
+    _build_models()
+
+
+def _build_models() -> None:
+    """Build every imported model that `defer_build` left for its first use (hrms.models)."""
+    from hrms.models import ApiModel
+
+    pending: list[type[ApiModel]] = [ApiModel]
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if not model.__pydantic_complete__:
+            model.model_rebuild()
 
 
 def on_restore(reset: Callable[[], object]) -> None:

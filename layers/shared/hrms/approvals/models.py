@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
 from hrms.models import ApiModel, InputModel
+from hrms.models import Comment as Comment
 
 ApproverType = Literal["role", "reporting_manager"]
 # Roles a step may name; `employee` would let anyone approve anything.
 ApproverRole = Literal["admin", "hr_manager", "manager"]
 TaskStatus = Literal["pending", "approved", "rejected", "cancelled"]
 Outcome = Literal["approved", "rejected"]
-
-
-Comment = Annotated[str, StringConstraints(max_length=1000)]
 
 
 class WorkflowStep(InputModel):

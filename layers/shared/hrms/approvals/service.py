@@ -9,7 +9,7 @@ from uuid import UUID
 
 from psycopg import sql
 
-from hrms.approvals import engine, registry, repo
+from hrms.approvals import registry, repo
 from hrms.approvals.models import Approval, Decision, DecisionIn, TaskStatus, Workflow, WorkflowIn
 from hrms.approvals.repo import TaskRow
 from hrms.auth.permissions import held
@@ -47,6 +47,8 @@ def list_approvals(
 
 
 def decide_approval(tenant: Tenant, actor: Actor, approval_id: UUID, decision: DecisionIn) -> Decision:
+    from hrms.approvals import engine  # and the outbox behind it: DecideApproval imports them at init, the reads never
+
     with tenant_tx(tenant, actor) as tx:
         return engine.decide(tx, approval_id, decision)
 

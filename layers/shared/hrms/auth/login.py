@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from functools import cache
 
-from hrms.auth import credentials, repo, tokens
+from hrms.auth import credentials, repo
 from hrms.auth.models import AccessToken, LoginIn, LoginOut, Me, PasswordChangeIn, SessionUser, TenantRef
 from hrms.auth.passwords import hash_password, verify_password
 from hrms.auth.repo import AccountRow
@@ -62,6 +62,8 @@ def login(body: LoginIn) -> LoginOut:
 
 
 def _token(user: AccountRow, tenant_id: str, epoch: int) -> str:
+    from hrms.auth import tokens  # jwt and cryptography: imported by Login and ChangePassword at init, not by GetMe
+
     return tokens.issue(str(user.id), user.role, tid=tenant_id, ttl_s=settings().jwt_ttl_s, epoch=epoch)
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import Field
 
 from hrms.models import ApiModel, InputModel
-from hrms.payroll.models import Month
+from hrms.payroll.months import Month
 
 ExportKind = Literal["employees", "payroll-register", "leave"]
 ExportFormat = Literal["csv", "xlsx"]

@@ -32,9 +32,7 @@ from hrms.errors import Forbidden, Invalid, NotFound
 from hrms.exports import repo
 from hrms.exports.models import Export, ExportAccepted, NewExport
 from hrms.exports.repo import ExportRow
-from hrms.outbox import EXPORT_REQUESTED, emit
-from hrms.payroll import repo as payroll
-from hrms.payroll.models import parse_month
+from hrms.payroll.months import parse_month
 from hrms.tenancy import Actor, Tenant
 
 READ_PERMISSION = {"employees": "employees:read", "payroll-register": "payroll:read", "leave": "leave:read"}
@@ -44,6 +42,8 @@ OVERDUE = "The export did not finish in time; request it again."
 
 
 def create_export(tenant: Tenant, actor: Actor, new: NewExport) -> ExportAccepted:
+    from hrms.outbox import EXPORT_REQUESTED, emit  # CreateExport's handler imports it at init; GetExport never
+
     _period_fields_fit(new)
     with tenant_tx(tenant, actor) as tx:
         _may_export(tx, actor, new.kind)
@@ -121,6 +121,8 @@ def _period_fields_fit(new: NewExport) -> None:
 def _period(tx: TenantTx, new: NewExport) -> tuple[str, UUID | None]:
     """The period the file covers (its name says it) and, for the payroll register, the run it shows."""
     if new.kind == "payroll-register":
+        from hrms.payroll import repo as payroll  # lazy: one kind of export of three needs the payroll tables
+
         assert new.month is not None
         run = payroll.live_run(tx, parse_month(new.month))
         if run is None:

@@ -18,7 +18,6 @@ from hrms.errors import Conflict, NotFound
 from hrms.imports import repo, storage
 from hrms.imports.models import ImportJob, ImportUpload, NewImport, RowError, Started, StartImport
 from hrms.imports.repo import ImportRow
-from hrms.outbox import IMPORT_STARTED, emit
 from hrms.pagination import Page, decode_keyset, page_of
 from hrms.tenancy import Actor, Tenant
 
@@ -49,6 +48,8 @@ def create_import(tenant: Tenant, actor: Actor, new: NewImport) -> ImportUpload:
 
 def start_import(tenant: Tenant, actor: Actor, import_id: UUID, body: StartImport) -> Started:
     """Queue the import and emit `import.started` in the same transaction (202)."""
+    from hrms.outbox import IMPORT_STARTED, emit  # StartImport's handler imports it at init; the reads never
+
     with tenant_tx(tenant, actor) as tx:
         job = repo.get(tx, import_id, for_update=True)
         if job is None:

@@ -11,6 +11,7 @@ from pydantic import Field, StringConstraints
 
 from hrms.leave.working_days import HalfDay
 from hrms.models import ApiModel, InputModel, PatchModel
+from hrms.models import Day as Day
 
 LeaveStatus = Literal["pending", "approved", "rejected", "cancelled"]
 AdjustmentKind = Literal["correction", "opening"]  # opening: set at go-live (API or import)
@@ -21,8 +22,6 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Reason = Annotated[str, StringConstraints(max_length=1000)]
 # Whole or half days, within what numeric(5,1) holds and a year can use.
 Days = Annotated[Decimal, Field(ge=0, le=366, multiple_of=Decimal("0.5"))]
-# A date PostgreSQL and every client can hold, far from date.min/max arithmetic.
-Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))]
 
 
 class NewLeaveType(InputModel):

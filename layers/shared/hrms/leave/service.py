@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
-from hrms.approvals import engine
-from hrms.approvals.models import Decision, DecisionIn
 from hrms.auth.scope import caller_employee_id, visible
 from hrms.db import audit_log
 from hrms.db.changes import Change, declare
@@ -40,6 +39,12 @@ from hrms.leave.working_days import overlaps, working_days
 from hrms.leave.years import LeaveYears
 from hrms.pagination import Page, decode_keyset, page_of
 from hrms.tenancy import Actor, Tenant
+
+if TYPE_CHECKING:  # the approval models load with the engine, where a decision is made
+    from hrms.approvals.models import Decision, DecisionIn
+
+# The approval engine (and the outbox behind it) is imported where used: by requests, cancellations and
+# decisions (their handler modules import it at init), not by the reads, leave types and dashboards.
 
 ENTITY = "leave"
 
@@ -81,6 +86,8 @@ def update_leave_type(tenant: Tenant, actor: Actor, leave_type_id: UUID, patch: 
 
 def request_leave(tenant: Tenant, actor: Actor, scope: str, new: LeaveRequest) -> Leave:
     """Validate, reserve the days as pending and open the first approval task, in one transaction."""
+    from hrms.approvals import engine
+
     with tenant_tx(tenant, actor) as tx:
         employee = _requester(tx, actor, scope, new.employee_id)
         leave_type = repo.leave_type(tx, new.leave_type_id)
@@ -141,6 +148,8 @@ def list_leaves(
 
 def cancel_leave(tenant: Tenant, actor: Actor, scope: str, leave_id: UUID) -> Leave:
     """Withdraw a pending leave or give back an approved one (see the module notes for who may)."""
+    from hrms.approvals import engine
+
     with tenant_tx(tenant, actor) as tx:
         _visible_leave(tx, scope, actor, leave_id)
         engine.cancel_open(tx, ENTITY, leave_id)  # tasks before the leave: the order decisions lock in
@@ -161,6 +170,8 @@ def cancel_leave(tenant: Tenant, actor: Actor, scope: str, leave_id: UUID) -> Le
 
 def decide_leave(tenant: Tenant, actor: Actor, scope: str, leave_id: UUID, decision: DecisionIn) -> Decision:
     """Decide the leave's pending approval task (the shortcut of POST /approvals/{id}/decision)."""
+    from hrms.approvals import engine
+
     with tenant_tx(tenant, actor) as tx:
         leave = _visible_leave(tx, scope, actor, leave_id)
         task = engine.open_task(tx, ENTITY, leave_id)

@@ -11,7 +11,6 @@ salary) is accepted, and a run in which anyone's net pay would be negative is re
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 from fractions import Fraction
 from typing import Annotated, Any, Literal
@@ -19,9 +18,10 @@ from uuid import UUID
 
 from pydantic import BeforeValidator, Field, StringConstraints, WithJsonSchema, field_validator, model_validator
 
-from hrms.approvals.models import Comment
-from hrms.leave.models import Day
-from hrms.models import ApiModel, InputModel, PatchModel
+from hrms.models import ApiModel, Comment, Day, InputModel, PatchModel
+from hrms.payroll.months import MONTH_PATTERN as MONTH_PATTERN  # re-exported: the months live in their own module
+from hrms.payroll.months import Month as Month
+from hrms.payroll.months import parse_month as parse_month
 
 ComponentKind = Literal["earning", "deduction"]
 Calculation = Literal["fixed", "percent_of_basic", "percent_of_ctc"]
@@ -46,8 +46,6 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 MAX_MONEY = Decimal("999999999999.99")
 Money = Annotated[Decimal, Field(ge=0, le=MAX_MONEY, decimal_places=2)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, decimal_places=4)]
-MONTH_PATTERN = r"^((?:19|2\d)\d{2})-(0[1-9]|1[0-2])$"  # 1900-01 .. 2999-12
-_MONTH = re.compile(MONTH_PATTERN)
 
 
 class Component(InputModel):
@@ -166,17 +164,6 @@ class EmployeeSalary(ApiModel):
     components: list[ComponentOut] = Field(description="The structure's components when the salary was assigned.")
     effective_from: dt.date
     created_at: dt.datetime
-
-
-def parse_month(value: str) -> dt.date:
-    """`YYYY-MM` -> the first day of that month; ValueError otherwise."""
-    match = _MONTH.match(value)
-    if match is None:
-        raise ValueError("must be a month as YYYY-MM")
-    return dt.date(int(match[1]), int(match[2]), 1)
-
-
-Month = Annotated[str, StringConstraints(pattern=MONTH_PATTERN), Field(examples=["2026-11"])]
 
 
 class NewPayrollRun(InputModel):

@@ -33,22 +33,19 @@ from uuid import UUID, uuid4
 
 import psycopg
 
-from hrms.approvals import engine
-from hrms.approvals.models import DecisionIn
-from hrms.auth import duties
-from hrms.auth.scope import caller_employee_id
 from hrms.cache import views
 from hrms.db import audit_log
 from hrms.db.changes import Change, declare
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.errors import Conflict, Invalid, NotFound
-from hrms.leave.repo import calendar
-from hrms.outbox import PAYROLL_PROCESSED
 from hrms.pagination import Page, decode_keyset, page_of
 from hrms.payroll import repo, stats
 from hrms.payroll.models import LineComponent, PayrollRecord, PayrollRun, RunStatus, Totals, parse_month
 from hrms.payroll.repo import RecordRow, RunRow
 from hrms.tenancy import Actor, Tenant
+
+# Imported where used: the approval engine, the leave calendar and the outbox serve the writes of a run
+# (process, approve, mark processed: their handler modules import them at init), not its reads.
 
 ENTITY = "payroll"
 RUN = repo.RUN
@@ -57,6 +54,9 @@ NAMED_AT_MOST = 100  # employees named in a refusal; `employeeCount` says how ma
 
 def process_payroll(tenant: Tenant, actor: Actor, month_text: str) -> PayrollRun:
     """Compute the month's draft run and open its approval, in one transaction."""
+    from hrms.approvals import engine
+    from hrms.leave.repo import calendar
+
     month = parse_month(month_text)
     with tenant_tx(tenant, actor) as tx:
         cal = calendar(tx)
@@ -104,6 +104,9 @@ def list_records(
 
 def approve(tenant: Tenant, actor: Actor, run_id: UUID, comment: str | None) -> PayrollRun:
     """Approve the run's pending approval task; the last step's approval makes the run approved."""
+    from hrms.approvals import engine
+    from hrms.approvals.models import DecisionIn
+
     with tenant_tx(tenant, actor) as tx:
         run = _run_or_404(tx, run_id)
         task = engine.open_task(tx, ENTITY, run_id)
@@ -116,6 +119,8 @@ def approve(tenant: Tenant, actor: Actor, run_id: UUID, comment: str | None) -> 
 
 def mark_processed(tenant: Tenant, actor: Actor, run_id: UUID) -> PayrollRun:
     """approved -> processed (paid out): final, nothing about the run changes afterwards."""
+    from hrms.outbox import PAYROLL_PROCESSED
+
     with tenant_tx(tenant, actor) as tx:
         run = _run_or_404(tx, run_id, for_update=True)
         if run.status != "approved":
@@ -137,6 +142,9 @@ def mark_processed(tenant: Tenant, actor: Actor, run_id: UUID) -> PayrollRun:
 
 def check_approver(tx: TenantTx, run_id: UUID, approver_role: str | None) -> None:
     """The payroll duties of whoever decides the run's task (its step's `approver_role`; see the module docstring)."""
+    from hrms.auth import duties
+    from hrms.auth.scope import caller_employee_id
+
     actor = tx.actor
     if actor is None:
         return
@@ -163,6 +171,8 @@ def _own_pay_changed(tx: TenantTx, run: RunRow, employee_id: UUID) -> bool:
 
 def finalise(tx: TenantTx, run_id: UUID, outcome: str) -> str:
     """The workflow's final decision: draft -> approved or rejected."""
+    from hrms.leave.repo import calendar
+
     run = _run_or_404(tx, run_id, for_update=True)
     if run.status != "draft":
         raise Conflict(f"This payroll run is already {run.status}.", runStatus=run.status)

@@ -27,7 +27,6 @@ from uuid import UUID
 
 import psycopg
 
-from hrms.auth.passwords import hash_password, temporary_password
 from hrms.db import cells
 from hrms.db.postgres import Conn, transaction
 from hrms.errors import Conflict, DependencyDown, NotFound
@@ -50,6 +49,8 @@ def create_tenant(new: NewTenant, actor: Actor, *, fixed: FixedIds | None = None
 
     `fixed` pins ids and the admin password (only for the local demo tenant the samples in events/ use).
     """
+    from hrms.auth.passwords import hash_password, temporary_password  # argon2: CreateTenant imports it at init
+
     schema_name = fixed.schema_name if fixed else schema_name_for(new.slug)
     password = fixed.admin_password if fixed else temporary_password()
     password_hash = hash_password(password)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from hrms.auth import accounts, credentials, permissions, policy
-from hrms.auth.passwords import hash_password, temporary_password
 from hrms.db import audit_log
 from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.errors import Conflict, Invalid, NotFound
@@ -28,6 +27,8 @@ def _get(tx: TenantTx, user_id: UUID, *, for_update: bool = False) -> User:
 
 
 def create_user(tenant: Tenant, actor: Actor, new: NewUser) -> CreatedUser:
+    from hrms.auth.passwords import hash_password, temporary_password  # argon2: only these two functions hash
+
     password = new.password or temporary_password()
     with tenant_tx(tenant, actor) as tx:
         accounts.check_may_grant_role(tx, actor, new.role)
@@ -76,6 +77,8 @@ def update_user(tenant: Tenant, actor: Actor, user_id: UUID, patch: UserPatch) -
 
 def reset_password(tenant: Tenant, actor: Actor, user_id: UUID) -> TemporaryPassword:
     """A new temporary password (to be changed at the next sign-in); the user's earlier tokens stop working."""
+    from hrms.auth.passwords import hash_password, temporary_password
+
     password = temporary_password()
     with tenant_tx(tenant, actor) as tx:
         before = _get(tx, user_id, for_update=True)
