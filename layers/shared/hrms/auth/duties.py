@@ -4,7 +4,10 @@ Each refusal is a 403 whose problem document names the rule (`rule` member):
 - `self-decision`: nobody approves, rejects, reviews or otherwise decides anything whose subject is
   themselves (leave, payroll lines, appraisals, any entity type of the approval engine);
 - `own-salary`: nobody writes their own salary (API or import);
-- `own-balance`: nobody adjusts or sets their own leave balance (API or import);
+- `own-balance`: nobody adjusts or sets their own leave balance (API or import), nor cancels their own
+  leave after it started (which gives the days taken back);
+- `own-record`: nobody changes their own manager (who approves their leave) or joining date (which
+  prorates their leave and pay) on their employee record;
 - `run-creator`: the creator of a payroll run does not approve it; when nobody else could, the run
   waits and the answer is a 409 `no-other-approver` saying so (never a silent self-approval);
 - `own-pay-changed`: nobody approves a payroll run in which their own pay changed (a line that is new,
@@ -44,6 +47,19 @@ def not_own_salary(tx: TenantTx, employee_id: UUID) -> None:
     me = caller_employee_id(tx, tx.actor)
     if me is not None and me == employee_id:
         raise refuse("own-salary", "Nobody may set their own salary; another payroll user must do it.")
+
+
+def not_own_terms(tx: TenantTx, employee_id: UUID, terms: list[str]) -> None:
+    """403 `own-record` when `terms` of the caller's own employee record would change."""
+    if not terms or tx.actor is None:
+        return
+    me = caller_employee_id(tx, tx.actor)
+    if me is not None and me == employee_id:
+        raise refuse(
+            "own-record",
+            f"Nobody may change their own {' or '.join(terms)}; another HR user or an admin must do it.",
+            fields=terms,
+        )
 
 
 def not_own_balance(tx: TenantTx, employee_id: UUID) -> None:

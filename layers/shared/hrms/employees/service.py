@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from hrms.auth import accounts
+from hrms.auth import accounts, duties
 from hrms.auth.scope import Visibility, visible
 from hrms.cache import views
 from hrms.db import rows, tenant_clock
@@ -36,6 +36,7 @@ from hrms.tenancy import Actor, Tenant
 REPORTING_NAMESPACE = "reporting"
 
 _IDENTIFIERS = {"pan": mask_pan, "aadhaar": mask_aadhaar}
+_OWN_TERMS = {"manager_id": "manager", "date_of_joining": "joining date"}  # never changed on one's own record
 _UNIQUE = {
     "body.email": "An employee with this email already exists.",
     "body.pan": "An employee with this PAN already exists.",
@@ -106,6 +107,7 @@ def terminate_employee(
 def _change(tx: TenantTx, vis: Visibility, employee_id: UUID, requested: dict[str, Any]) -> EmployeeRow:
     _visible_or_404(tx, vis, employee_id)
     before = repo.lock(tx, employee_id)
+    _not_own_terms(tx, before, requested)
     changes = {k: v for k, v in requested.items() if k not in _IDENTIFIERS}
     for field in _IDENTIFIERS:
         if field in requested:
@@ -140,6 +142,15 @@ def _change(tx: TenantTx, vis: Visibility, employee_id: UUID, requested: dict[st
     if _dashboard_facts(after) != _dashboard_facts(before):
         declare(tx, Change("employee"))
     return after
+
+
+def _not_own_terms(tx: TenantTx, before: EmployeeRow, requested: dict[str, Any]) -> None:
+    """403 `own-record`: nobody picks their own manager (who decides their leave) or moves their own
+    joining date (which prorates their leave and pay); another HR user or an admin does it."""
+    changed = [
+        name for field, name in _OWN_TERMS.items() if field in requested and requested[field] != getattr(before, field)
+    ]
+    duties.not_own_terms(tx, before.id, changed)
 
 
 def _dashboard_facts(row: EmployeeRow) -> tuple[object, ...]:

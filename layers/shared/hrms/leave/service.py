@@ -15,7 +15,8 @@ Rules worth knowing:
   `pending` under a row lock on the balance row; the approval moves them to `used` once.
 - Cancelling (the employee for their own leave, or a caller whose scope is "all", i.e. HR/admin):
   a pending leave releases its reserved days and its open approval task; an approved leave gives
-  its used days back. Only HR/admin may cancel an approved leave that has already started.
+  its used days back. Only HR/admin may cancel an approved leave that has already started, and never
+  their own (403 `own-balance`: that gives days already taken back to their own balance).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
+from hrms.auth import duties
 from hrms.auth.scope import caller_employee_id, visible
 from hrms.db import audit_log
 from hrms.db.changes import Change, declare
@@ -158,8 +160,10 @@ def cancel_leave(tenant: Tenant, actor: Actor, scope: str, leave_id: UUID) -> Le
             engine.cancel_open(tx, ENTITY, leave_id)  # a next step opened while we waited
             repo.change_balance(tx, "leave_balance.released", leave, leave.balance_year, pending=-leave.days)
         elif leave.status == "approved":
-            if scope != "all" and leave.start_date <= repo.calendar(tx).today():
-                raise Conflict("This leave has already started; ask HR to cancel it.")
+            if leave.start_date <= repo.calendar(tx).today():
+                if scope != "all":
+                    raise Conflict("This leave has already started; ask HR to cancel it.")
+                duties.not_own_balance(tx, leave.employee_id)  # days taken come back only through someone else
             repo.change_balance(tx, "leave_balance.restored", leave, leave.balance_year, used=-leave.days)
         else:
             raise Conflict(f"This leave is already {leave.status}.")

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.rows import kwargs_row
+from psycopg.rows import kwargs_row, scalar_row
 
 from hrms.db import crud
 from hrms.db.postgres import TenantTx
@@ -72,6 +72,21 @@ def insert(tx: TenantTx, values: Mapping[str, Any]) -> User:
 def update(tx: TenantTx, user_id: UUID, changes: Mapping[str, Any]) -> User:
     """Audited (`user.updated`, only the columns that changed)."""
     return _user(crud.update(tx, TABLE, ENTITY, user_id, changes, UserRow))
+
+
+def other_active_user_of(tx: TenantTx, employee_id: UUID, user_id: UUID | None) -> UUID | None:
+    """Another active user linked to the employee record, if any. Locks the employee row first, so two
+    concurrent links of one employee queue there (None too when the employee does not exist)."""
+    locked = sql.SQL("SELECT id FROM {} WHERE id = %s FOR UPDATE").format(tx.t("employees"))
+    if tx.execute(locked, (employee_id,)).fetchone() is None:
+        return None
+    query = sql.SQL(
+        "SELECT id FROM {} WHERE employee_id = %s AND status = 'active'"
+        " AND (%s::uuid IS NULL OR id <> %s::uuid) ORDER BY id LIMIT 1"
+    ).format(tx.t(TABLE))
+    with tx.conn.cursor(row_factory=scalar_row) as cur:
+        found = cur.execute(query, (employee_id, user_id, user_id)).fetchone()
+    return found if isinstance(found, UUID) else None
 
 
 def set_temporary_password(tx: TenantTx, user_id: UUID, password_hash: str) -> None:

@@ -1,8 +1,9 @@
 """Users of a tenant and the editable role -> permissions sets.
 
 Within the caller's own rights (`hrms.auth.accounts`): no role or grant beyond what the caller
-holds, admins managed by admins only, at least one active admin always. A role, status or
-employee-link change, and a password reset, revoke the user's earlier tokens on their next request.
+holds, admins managed by admins only, at least one active admin always. An employee record has at
+most one active user account (409 `employee-has-user`). A role, status or employee-link change, and
+a password reset, revoke the user's earlier tokens on their next request.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def create_user(tenant: Tenant, actor: Actor, new: NewUser) -> CreatedUser:
     password = new.password or temporary_password()
     with tenant_tx(tenant, actor) as tx:
         accounts.check_may_grant_role(tx, actor, new.role)
+        _one_account_per_employee(tx, new.employee_id, None)
         user = repo.insert(
             tx,
             {
@@ -68,6 +70,9 @@ def update_user(tenant: Tenant, actor: Actor, user_id: UUID, patch: UserPatch) -
         accounts.check_may_manage(actor, {"role": before.role})
         if changes.get("role", before.role) != before.role:
             accounts.check_may_grant_role(tx, actor, changes["role"])
+        linked, status = changes.get("employee_id", before.employee_id), changes.get("status", before.status)
+        if status == "active" and (linked, status) != (before.employee_id, before.status):
+            _one_account_per_employee(tx, linked, user_id)
         after = repo.update(tx, user_id, changes)
         if (after.role, after.status, after.employee_id) != (before.role, before.status, before.employee_id):
             accounts.keep_an_admin(tx)
@@ -88,6 +93,17 @@ def reset_password(tenant: Tenant, actor: Actor, user_id: UUID) -> TemporaryPass
         credentials.revoke(tx, user_id)
         audit_log.record(tx, "user.password_reset", "user", user_id)
     return TemporaryPassword(user_id=user_id, temporary_password=password)
+
+
+def _one_account_per_employee(tx: TenantTx, employee_id: UUID | None, user_id: UUID | None) -> None:
+    """409 `employee-has-user`: an employee record speaks through one active account. A second one would
+    act as that employee (their own salary and payslips, the leave of their reports to decide) unnoticed."""
+    if employee_id is not None and repo.other_active_user_of(tx, employee_id, user_id) is not None:
+        raise Conflict(
+            "This employee already has an active user account; disable it first.",
+            rule="employee-has-user",
+            errors=[{"field": "body.employeeId", "type": "linked", "message": "already linked to an active user"}],
+        )
 
 
 def list_roles(tenant: Tenant, actor: Actor) -> list[RolePermissions]:
