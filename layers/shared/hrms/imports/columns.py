@@ -2,8 +2,9 @@
 
 Header names are matched case-insensitively, in any order, surrounding blanks ignored. An unknown or
 repeated name, a missing required one, or no header at all fails the file (`FileProblem`, naming
-them). A row longer than the header, or a cell over `MAX_CELL_CHARS`, is a row error; a file with more
-than `MAX_ROWS` data rows fails whole.
+them, each cut short: the reason is shown and stored, and a header cell can be any text). A row longer
+than the header, or a cell over `MAX_CELL_CHARS`, is a row error; a file with more than `MAX_ROWS` data
+rows fails whole.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from dataclasses import dataclass
 from hrms.imports.limits import MAX_CELL_CHARS, MAX_COLUMNS, MAX_ROWS
 from hrms.imports.problems import Problem
 from hrms.imports.readers import FileProblem, Line
+
+SHOWN_NAMES = 10  # header names quoted in a reason, at most
+SHOWN_CHARS = 40  # of each
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,9 @@ class Columns:
         names = [cell.strip() for cell in header.cells]
         while names and not names[-1]:
             names.pop()
-        if len(names) > MAX_COLUMNS:
-            raise FileProblem(f"The header has {len(names)} columns; at most {MAX_COLUMNS} are allowed.")
+        if len(names) > MAX_COLUMNS or header.overflow:
+            count = f"more than {MAX_COLUMNS}" if header.overflow else str(len(names))
+            raise FileProblem(f"The header has {count} columns; at most {MAX_COLUMNS} are allowed.")
         known = {name.lower(): name for name in self.all}
         found = [known.get(name.lower()) for name in names]
         unknown = [name or "(blank)" for name, column in zip(names, found, strict=True) if column is None]
@@ -54,7 +59,7 @@ class Columns:
         missing = [name for name in self.required if name not in found]
         reasons = []
         if unknown:
-            reasons.append(f"unknown column(s) {', '.join(unknown)}")
+            reasons.append(f"unknown column(s) {_shown(unknown)}")
         if repeated:
             reasons.append(f"column(s) named twice: {', '.join(repeated)}")
         if missing:
@@ -77,7 +82,7 @@ class Columns:
 
     def _record(self, positions: list[str | None], line: Line) -> Record | Problem:
         extra = [cell for cell in line.cells[len(positions) :] if cell.strip()]
-        if extra:
+        if extra or line.overflow:
             return Problem(line.number, None, "The row has more cells than the header has columns.")
         values = dict.fromkeys(self.all, "")
         for column, cell in zip(positions, line.cells, strict=False):
@@ -87,3 +92,10 @@ class Columns:
                 return Problem(line.number, column, f"Longer than {MAX_CELL_CHARS} characters.")
             values[column] = cell
         return Record(line.number, values)
+
+
+def _shown(names: list[str]) -> str:
+    """Names from a file, quoted briefly: the first `SHOWN_NAMES`, each cut to `SHOWN_CHARS`."""
+    shown = [name if len(name) <= SHOWN_CHARS else name[:SHOWN_CHARS] + "…" for name in names[:SHOWN_NAMES]]
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more else "")

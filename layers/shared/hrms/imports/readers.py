@@ -7,9 +7,13 @@ not either, fails as a whole (`FileProblem`).
 
 - CSV: the line number is the physical line a record starts on (a quoted cell may span lines).
 - XLSX: the first worksheet, read with openpyxl in read-only mode over the (seekable) temporary file;
-  the line number is the spreadsheet's row number. Cells become text: dates as YYYY-MM-DD, whole
-  numbers without `.0`, booleans as true/false; formulas as their cached value (`data_only`).
-Rows whose cells are all blank are skipped. Line 1 is the header.
+  the line number is the spreadsheet's row number. A workbook whose parts inflate past
+  `MAX_XLSX_EXPANDED_BYTES` is refused before it is parsed. The sheet's own `dimension` claim is ignored
+  (it could pad every row to 16,384 columns and every gap to a million rows, or hide cells past it).
+  Cells become text: dates as YYYY-MM-DD, whole numbers without `.0`, booleans as true/false; formulas
+  as their cached value (`data_only`).
+Rows whose cells are all blank are skipped. Line 1 is the header. A line keeps its first `WIDTH` cells
+(one more than a header may name); `Line.overflow` says whether any cell after those holds a value.
 """
 
 from __future__ import annotations
@@ -17,14 +21,17 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
 
+from hrms.imports.limits import MAX_COLUMNS, MAX_XLSX_EXPANDED_BYTES
 from hrms.imports.models import CSV, XLSX
 
 _ZIP_MAGIC = b"PK\x03\x04"
+WIDTH = MAX_COLUMNS + 1
 
 
 class FileProblem(Exception):
@@ -35,10 +42,19 @@ class FileProblem(Exception):
 class Line:
     number: int
     cells: list[str]
+    overflow: bool = False  # a cell after the first `WIDTH` holds a value (they are not kept)
 
     @property
     def blank(self) -> bool:
-        return not any(cell.strip() for cell in self.cells)
+        return not self.overflow and not any(cell.strip() for cell in self.cells)
+
+
+def _line(number: int, values: Sequence[Any]) -> Line:
+    """The line of a row's values: the first `WIDTH` as text, and whether any after them holds a value,
+    blanks included (counted in C: a row may reach column XFD, 16,384 cells, and a million rows may)."""
+    rest = values[WIDTH:]
+    filled = len(rest) - rest.count(None) - rest.count("")
+    return Line(number, [_text(value) for value in values[:WIDTH]], overflow=filled > 0)
 
 
 def lines(file: IO[bytes], declared: str) -> Iterator[Line]:
@@ -64,7 +80,7 @@ def _csv(file: IO[bytes]) -> Iterator[Line]:
                 cells = next(reader)
             except StopIteration:
                 return
-            yield Line(start, cells)
+            yield _line(start, cells)
     except UnicodeDecodeError as exc:
         raise FileProblem(f"The file is not CSV text in UTF-8 (line {reader.line_num + 1}).") from exc
     except csv.Error as exc:
@@ -81,6 +97,7 @@ def _no_nul(text: Iterator[str]) -> Iterator[str]:
 def _xlsx(file: IO[bytes]) -> Iterator[Line]:
     from openpyxl import load_workbook
 
+    _refuse_expansion(file)
     try:
         book = load_workbook(file, read_only=True, data_only=True)
     except Exception as exc:  # any parser failure on untrusted bytes means "not a workbook"
@@ -88,7 +105,9 @@ def _xlsx(file: IO[bytes]) -> Iterator[Line]:
     try:
         if not book.worksheets:
             raise FileProblem("The workbook has no worksheet.")
-        rows = book.worksheets[0].iter_rows(values_only=True)
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # read-only mode: a ReadOnlyWorksheet
+        rows = sheet.iter_rows(values_only=True)
         number = 0
         while True:
             try:
@@ -98,9 +117,24 @@ def _xlsx(file: IO[bytes]) -> Iterator[Line]:
             except Exception as exc:  # a damaged sheet part, as above
                 raise FileProblem(f"The workbook cannot be read past row {number}.") from exc
             number += 1
-            yield Line(number, [_text(value) for value in values])
+            yield _line(number, values)
     finally:
         book.close()
+
+
+def _refuse_expansion(file: IO[bytes]) -> None:
+    """FileProblem if the archive's parts inflate to more than `MAX_XLSX_EXPANDED_BYTES` in all. The sizes
+    are the central directory's; a part inflating past its stated size fails its CRC check when read."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            expanded = sum(item.file_size for item in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:  # damaged or hostile bytes: not a workbook
+        raise FileProblem("The file is not a readable XLSX workbook.") from exc
+    finally:
+        file.seek(0)
+    if expanded > MAX_XLSX_EXPANDED_BYTES:
+        limit = MAX_XLSX_EXPANDED_BYTES / (1024 * 1024)
+        raise FileProblem(f"The workbook expands to more than {limit:g} MB; save it as CSV or split it.")
 
 
 def _text(value: Any) -> str:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
 from hrms.models import ApiModel, InputModel
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_VERSION = 2**31 - 1
 MAX_INT = 2**53
+# A setting's name exactly as sent: InputModel strips text, which would turn " a " into "a" and let it
+# silently overwrite another key (free-form names are data, not input to tidy).
+SettingName = Annotated[str, StringConstraints(strip_whitespace=False)]
 
 
 _WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -70,7 +73,7 @@ def _keys_ok(value: Any, depth: int = 0) -> bool:
 
 
 class SettingsUpdate(InputModel):
-    settings: dict[str, Any] = Field(max_length=200)
+    settings: dict[SettingName, Any] = Field(max_length=200)
     expected_version: int = Field(ge=0, le=MAX_VERSION)
 
     @field_validator("settings")
