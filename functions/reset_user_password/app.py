@@ -1,4 +1,7 @@
-"""POST /users/{userId}/password-reset: a new temporary password for the user; their earlier tokens stop working."""
+"""POST /users/{userId}/password-reset: a new temporary password for the user; their earlier tokens stop working.
+
+Admins only: the password is returned to the caller. Anyone else is refused (`rule`: admins-only); an
+account's owner can always ask for a reset link themself (POST /auth/forgot-password)."""
 
 from uuid import UUID
 
@@ -7,7 +10,13 @@ from hrms.http import NO_STORE, Response, api, ok
 from hrms.users import service
 from hrms.users.models import TemporaryPassword
 
-app = api(permission="users:write")
+app = api(
+    permission="users:write",
+    errors={
+        403: "Not allowed: the permission (`permission`), the caller's token, tenant or temporary password"
+        " to change first, or a caller who is not an admin (`rule`: admins-only)."
+    },
+)
 
 
 @app.post("/users/<userId>/password-reset")

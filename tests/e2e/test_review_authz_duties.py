@@ -163,25 +163,34 @@ def test_a_second_account_is_never_linked_to_an_employee_who_has_one(people: Peo
     assert granted.status_code == 200, granted.text
     hr_admin = people.tokens["hr"]  # an hr_manager user holding users:write now
 
-    unlinked = org.call("POST", "/users", json={"email": _email(), "role": "employee"})
-    assert unlinked.status_code == 201, unlinked.text
-    unlinked_id = unlinked.json()["userId"]
+    def email_of(employee: str) -> str:
+        return str(org.call("GET", f"/employees/{employee}").json()["email"])
+
+    # Spare unlinked accounts (made by the admin) under E's and O's own emails: a user administrator who is not
+    # an admin links an account only to the employee whose email it has (test_review_authz_accounts).
+    spare = {}
+    for name in ("E", "O"):
+        made = org.call("POST", "/users", json={"email": email_of(people.emp[name]), "role": "employee"})
+        assert made.status_code == 201, made.text
+        spare[name] = made.json()["userId"]
     newcomer = org.hire(lastName="Newcomer")  # no account yet
 
     # (case, caller, method, path, body, expected status, expected rule); M and E have an active account each.
     cases: list[tuple[str, str, str, str, dict[str, Any], int, str | None]] = [
         ("hr links a new account to the manager", hr_admin, "POST", "/users",
-         {"email": _email(), "role": "employee", "employeeId": people.emp["M"]}, 409, "employee-has-user"),
-        ("hr links an existing account to an employee", hr_admin, "PATCH", f"/users/{unlinked_id}",
+         {"email": email_of(people.emp["M"]), "role": "employee", "employeeId": people.emp["M"]},
+         409, "employee-has-user"),
+        ("hr links an existing account to an employee", hr_admin, "PATCH", f"/users/{spare['E']}",
          {"employeeId": people.emp["E"]}, 409, "employee-has-user"),
         ("the admin links a new account to the manager", org.admin, "POST", "/users",
          {"email": _email(), "role": "manager", "employeeId": people.emp["M"]}, 409, "employee-has-user"),
         ("hr links a new account to a newcomer without one", hr_admin, "POST", "/users",
-         {"email": _email(), "role": "employee", "employeeId": newcomer}, 201, None),
-        ("hr links the spare account to O, who has none", hr_admin, "PATCH", f"/users/{unlinked_id}",
+         {"email": email_of(newcomer), "role": "employee", "employeeId": newcomer}, 201, None),
+        ("hr links the spare account to O, who has none", hr_admin, "PATCH", f"/users/{spare['O']}",
          {"employeeId": people.emp["O"]}, 200, None),
         ("a second account for O after that", hr_admin, "POST", "/users",
-         {"email": _email(), "role": "employee", "employeeId": people.emp["O"]}, 409, "employee-has-user"),
+         {"email": email_of(people.emp["O"]), "role": "employee", "employeeId": people.emp["O"]},
+         409, "employee-has-user"),
     ]  # fmt: skip
     failures = []
     for case, token, method, path, body, status, rule in cases:
@@ -191,7 +200,7 @@ def test_a_second_account_is_never_linked_to_an_employee_who_has_one(people: Peo
             failures.append(f"{case}: expected {status} {rule}, got {response.status_code}: {response.text[:300]}")
     assert not failures, "\n".join(failures)
     linked = [u for u in org.call("GET", "/users", params={"limit": 200}).json()["items"]]
-    assert [u["userId"] for u in linked if u["employeeId"] == people.emp["O"]] == [unlinked_id]
+    assert [u["userId"] for u in linked if u["employeeId"] == people.emp["O"]] == [spare["O"]]
 
 
 def test_a_disabled_account_frees_the_employee_and_stays_out_of_the_way(people: People) -> None:

@@ -326,7 +326,9 @@ def test_only_admins_make_admins(org: Org, hr_admin: Member) -> None:
     problem(org.call("PATCH", path, hr_admin.token, json={"role": "admin"}), 403, "admins-only")
     assert org.call("GET", path).json()["role"] == "hr_manager"
 
-    employee = {"email": f"{uuid.uuid4().hex[:8]}@example.com", "role": "employee"}
+    newcomer = org.hire()  # a non-admin creates an account for its owner only (test_review_authz_accounts)
+    email = org.call("GET", f"/employees/{newcomer}").json()["email"]
+    employee = {"email": email, "role": "employee", "employeeId": newcomer}
     assert org.call("POST", "/users", hr_admin.token, json=employee).status_code == 201
 
 

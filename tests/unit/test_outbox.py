@@ -266,6 +266,7 @@ SENDERS = {  # per queue: the functions that emit its event types (after their c
         "ProcessPayrollFunction",  # approval.requested
         "ApprovePayrollFunction",  # approval.decided
         "ForgotPasswordFunction",  # password.reset_requested
+        "CreateUserFunction",  # password.reset_requested (an account a non-admin created)
         "PayslipWorkerFunction",  # payslip.ready
         "OutboxRelayFunction",
     },

@@ -2,6 +2,16 @@
 
 - Role ceiling: nobody hands out a role or a permission they do not hold (403 `grant-ceiling`);
   only admins create, promote, change or reset admins (403 `admins-only`).
+- Passwords are handed over by admins only: POST /users/{id}/password-reset, which returns a
+  temporary password to the caller, is for admins (403 `admins-only`); an account's owner can always
+  ask for a reset link themself (POST /auth/forgot-password).
+- An account speaks for one person, and only that person learns its password, unless an admin hands
+  it over (403 `account-owner`, for every caller who is not an admin): a new account is linked to an
+  employee (`employeeId` required) and has that employee's email (case-insensitive), its password is
+  not given (the owner is mailed a link to choose one); a link changes only to the employee whose
+  email the account has (never unlinked). Otherwise a user administrator could sign in as someone
+  else, or as a second self, and step around every duty keyed to the caller's employee record
+  (`hrms.auth.duties`).
 - The tenant always keeps at least one active admin: an admin who is neither disabled nor linked
   to an employee who has left or will leave (409 `last-admin`), whichever route would remove the
   last one (user update, employee termination or leaving date).
@@ -21,6 +31,7 @@ from hrms.errors import Conflict
 from hrms.tenancy import Actor
 
 ADMIN = "admin"
+OWNER = "account-owner"
 
 
 def check_may_grant_role(tx: TenantTx, actor: Actor, role: str) -> None:
@@ -36,6 +47,54 @@ def check_may_grant(tx: TenantTx, actor: Actor, grants: Iterable[str]) -> None:
         raise duties.refuse(
             "grant-ceiling", f"You cannot grant what you do not hold: {', '.join(missing)}.", missing=missing
         )
+
+
+def check_may_reset_password(actor: Actor) -> None:
+    """A reset hands the new password to the caller: admins only (the owner asks for a link instead)."""
+    if actor.role != ADMIN:
+        raise duties.refuse(
+            "admins-only",
+            "Only an admin may reset someone's password; its owner can ask for a reset link"
+            " (POST /auth/forgot-password).",
+        )
+
+
+def check_new_account_owner(actor: Actor, email: str, owner_email: str | None, *, password: bool) -> None:
+    """403 `account-owner` unless the caller is an admin or the new account speaks for its owner only: it
+    is linked to an employee (`owner_email`, None when no `employeeId` is given), under that employee's
+    email, and no password is given (the owner chooses one through a mailed link)."""
+    if actor.role == ADMIN:
+        return
+    errors = []
+    if password:
+        errors.append(_owner_error("body.password", "must not be given: the account's owner chooses it"))
+    if owner_email is None:
+        errors.append(_owner_error("body.employeeId", "required: the employee the account speaks for"))
+    elif owner_email.lower() != email.lower():
+        errors.append(_owner_error("body.email", "must be the email of the employee the account speaks for"))
+    if errors:
+        raise duties.refuse(
+            OWNER,
+            "Only an admin may create an account that is not linked to its owner's employee record and email,"
+            " or choose its password; the owner is mailed a link to choose it.",
+            errors=errors,
+        )
+
+
+def check_link_owner(actor: Actor, email: str, owner_email: str | None) -> None:
+    """403 `account-owner` unless the caller is an admin or the account's new employee link (`owner_email`:
+    the employee's email, None for unlinking) is the employee whose email the account has."""
+    if actor.role == ADMIN or (owner_email is not None and owner_email.lower() == email.lower()):
+        return
+    raise duties.refuse(
+        OWNER,
+        "Only an admin may unlink an account or link it to an employee whose email is not the account's.",
+        errors=[_owner_error("body.employeeId", "must be the employee whose email the account has")],
+    )
+
+
+def _owner_error(field: str, message: str) -> dict[str, str]:
+    return {"field": field, "type": OWNER, "message": message}
 
 
 def check_may_manage(actor: Actor, target: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ Each refusal is a 403 whose problem document names the rule (`rule` member):
   or differs from their line in the last processed run);
 - `review-by-reviewer`: an appraisal's review step belongs to its assigned reviewer, HR or admin;
 - `filed-by-others`: with a `self`/`team` grant one deletes only documents one uploaded;
-- `grant-ceiling`, `admins-only`, `last-admin`: see `hrms.auth.accounts`.
+- `grant-ceiling`, `admins-only`, `account-owner`, `last-admin`: see `hrms.auth.accounts`.
 """
 
 from __future__ import annotations

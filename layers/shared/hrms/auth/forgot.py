@@ -3,7 +3,8 @@
 `forgot_password`: always 202 with the same body, whatever the tenant, the account or the limits:
 - Only an active user of an active tenant gets anything: the request is counted
   (`password_reset_requests`), audited and a `password.reset_requested` {userId} event is written in
-  the same transaction. The Notifier makes the token and mails the link (`hrms.auth.reset.issue_token`).
+  the same transaction (`send_link`). The Notifier makes the token and mails the link
+  (`hrms.auth.reset.issue_token`).
 - Limits, per rolling hour: `ACCOUNT_LIMIT` accepted requests per account and `TENANT_LIMIT` per
   tenant; a request over either is answered the same and does nothing (no event, no row). Concurrent
   requests for one account queue on its row lock, so its limit is exact.
@@ -16,11 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from uuid import UUID
 
 from hrms.auth import credentials, repo, reset_repo
 from hrms.auth.models import ForgotPasswordIn, ResetRequested
 from hrms.db import audit_log, cells
-from hrms.db.postgres import tenant_tx, transaction
+from hrms.db.postgres import TenantTx, tenant_tx, transaction
 from hrms.observability import logger
 from hrms.outbox import PASSWORD_RESET_REQUESTED, emit
 from hrms.tenancy import Actor, Tenant, checked_schema_name
@@ -62,5 +64,13 @@ def _request_reset(slug: str, email: str) -> None:
             )
             return
         reset_repo.record_request(tx, key.id)
-        emit(tx, PASSWORD_RESET_REQUESTED, {"userId": key.id})
-        audit_log.record(tx, "auth.password_reset_requested", "user", key.id)
+        send_link(tx, key.id)
+
+
+def send_link(tx: TenantTx, user_id: UUID) -> None:
+    """Have the user mailed a single-use link to choose their password, in `tx` (nothing is sent if it
+    rolls back): the `password.reset_requested` event, from which the Notifier makes the token and mails
+    the link, and its audit row. Also how an account created by a non-admin reaches its owner
+    (`hrms.users.create`); only POST /auth/forgot-password counts toward the limits above."""
+    emit(tx, PASSWORD_RESET_REQUESTED, {"userId": user_id})
+    audit_log.record(tx, "auth.password_reset_requested", "user", user_id)

@@ -114,7 +114,12 @@ CATALOGUE: dict[str, Permission] = {
         _P("payroll:approve", "Approve payroll runs (never one's own run, nor one in which one's own pay changed)."),
         _P("executive-dashboard:read", "Read the executive dashboard (headcount, payroll trend)."),
         _P("users:read", "Read user accounts and account events in the audit log."),
-        _P("users:write", "Create and change user accounts, reset their passwords (within one's own rights)."),
+        _P(
+            "users:write",
+            "Create and change user accounts (within one's own rights). Unless one is an admin: only accounts"
+            " linked to the employee whose email they have, whose owner chooses the password through a mailed"
+            " link; no password resets (admins only).",
+        ),
         _P("roles:read", "Read the roles' permission sets."),
         _P("roles:write", "Change the roles' permission sets (within one's own rights)."),
         _P("settings:read", "Read tenant settings and approval workflows."),

@@ -21,7 +21,11 @@ class NewUser(InputModel):
     email: Email
     role: Role
     employee_id: UUID | None = None
-    password: NewPassword | None = Field(default=None, description="Omit to get a temporary password back.")
+    password: NewPassword | None = Field(
+        default=None,
+        description="Admins only: omit to get a temporary password back. For anyone else it must be omitted:"
+        " the account's owner is mailed a link to choose it.",
+    )
 
 
 class UserPatch(PatchModel):

@@ -89,6 +89,15 @@ def other_active_user_of(tx: TenantTx, employee_id: UUID, user_id: UUID | None) 
     return found if isinstance(found, UUID) else None
 
 
+def lock_employee_email(tx: TenantTx, employee_id: UUID) -> str | None:
+    """The email of the employee record, None when there is none; its row is locked for the rest of the
+    transaction, so the email an account is checked against cannot change before the account is written."""
+    query = sql.SQL("SELECT email FROM {} WHERE id = %s FOR UPDATE").format(tx.t("employees"))
+    with tx.conn.cursor(row_factory=scalar_row) as cur:
+        found = cur.execute(query, (employee_id,)).fetchone()
+    return found if isinstance(found, str) else None
+
+
 def set_temporary_password(tx: TenantTx, user_id: UUID, password_hash: str) -> None:
     """A password to change at the next sign-in; failed sign-ins and any lockout forgotten. Not audited here."""
     tx.execute(

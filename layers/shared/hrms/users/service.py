@@ -2,8 +2,16 @@
 
 Within the caller's own rights (`hrms.auth.accounts`): no role or grant beyond what the caller
 holds, admins managed by admins only, at least one active admin always. An employee record has at
-most one active user account (409 `employee-has-user`). A role, status or employee-link change, and
-a password reset, revoke the user's earlier tokens on their next request.
+most one active user account (409 `employee-has-user`); an `employeeId` that names no employee is a
+422. A role, status or employee-link change, and a password reset, revoke the user's earlier tokens
+on their next request.
+
+An account speaks for one person, and only that person learns its password, unless an admin hands
+it over (`hrms.auth.accounts`). So for a caller who is not an admin, POST /users/{id}/password-reset
+(which returns a temporary password) is refused, 403 `admins-only` (the owner asks for a link themself,
+POST /auth/forgot-password), and PATCH /users/{id} changes `employeeId` only to the employee whose
+email the account has (not to null), else 403 `account-owner`. POST /users: `hrms.users.create`.
+Every check runs before the first write.
 """
 
 from __future__ import annotations
@@ -16,8 +24,8 @@ from hrms.db.postgres import TenantTx, tenant_tx
 from hrms.errors import Conflict, Invalid, NotFound
 from hrms.pagination import Page, decode_keyset, encode_cursor
 from hrms.tenancy import TENANT_ROLES, Actor, Tenant
-from hrms.users import repo
-from hrms.users.models import CreatedUser, NewUser, RolePermissions, TemporaryPassword, User, UserPatch
+from hrms.users import links, repo
+from hrms.users.models import RolePermissions, TemporaryPassword, User, UserPatch
 
 
 def _get(tx: TenantTx, user_id: UUID, *, for_update: bool = False) -> User:
@@ -25,26 +33,6 @@ def _get(tx: TenantTx, user_id: UUID, *, for_update: bool = False) -> User:
     if user is None:
         raise NotFound("No such user.")
     return user
-
-
-def create_user(tenant: Tenant, actor: Actor, new: NewUser) -> CreatedUser:
-    from hrms.auth.passwords import hash_password, temporary_password  # argon2: only these two functions hash
-
-    password = new.password or temporary_password()
-    with tenant_tx(tenant, actor) as tx:
-        accounts.check_may_grant_role(tx, actor, new.role)
-        _one_account_per_employee(tx, new.employee_id, None)
-        user = repo.insert(
-            tx,
-            {
-                "email": new.email,
-                "role": new.role,
-                "employee_id": new.employee_id,
-                "password_hash": hash_password(password),
-                "must_change_password": True,
-            },
-        )
-    return CreatedUser(**user.model_dump(), temporary_password=None if new.password else password)
 
 
 def list_users(
@@ -70,9 +58,13 @@ def update_user(tenant: Tenant, actor: Actor, user_id: UUID, patch: UserPatch) -
         accounts.check_may_manage(actor, {"role": before.role})
         if changes.get("role", before.role) != before.role:
             accounts.check_may_grant_role(tx, actor, changes["role"])
+        if "employee_id" in changes and changes["employee_id"] != before.employee_id:
+            relinked = changes["employee_id"]
+            owner = links.employee_email(tx, relinked) if relinked is not None else None
+            accounts.check_link_owner(actor, before.email, owner)
         linked, status = changes.get("employee_id", before.employee_id), changes.get("status", before.status)
         if status == "active" and (linked, status) != (before.employee_id, before.status):
-            _one_account_per_employee(tx, linked, user_id)
+            links.one_account_per_employee(tx, linked, user_id)
         after = repo.update(tx, user_id, changes)
         if (after.role, after.status, after.employee_id) != (before.role, before.status, before.employee_id):
             accounts.keep_an_admin(tx)
@@ -81,9 +73,11 @@ def update_user(tenant: Tenant, actor: Actor, user_id: UUID, patch: UserPatch) -
 
 
 def reset_password(tenant: Tenant, actor: Actor, user_id: UUID) -> TemporaryPassword:
-    """A new temporary password (to be changed at the next sign-in); the user's earlier tokens stop working."""
+    """Admins only: a new temporary password (to be changed at the next sign-in), returned to the caller;
+    the user's earlier tokens stop working."""
     from hrms.auth.passwords import hash_password, temporary_password
 
+    accounts.check_may_reset_password(actor)
     password = temporary_password()
     with tenant_tx(tenant, actor) as tx:
         before = _get(tx, user_id, for_update=True)
@@ -93,17 +87,6 @@ def reset_password(tenant: Tenant, actor: Actor, user_id: UUID) -> TemporaryPass
         credentials.revoke(tx, user_id)
         audit_log.record(tx, "user.password_reset", "user", user_id)
     return TemporaryPassword(user_id=user_id, temporary_password=password)
-
-
-def _one_account_per_employee(tx: TenantTx, employee_id: UUID | None, user_id: UUID | None) -> None:
-    """409 `employee-has-user`: an employee record speaks through one active account. A second one would
-    act as that employee (their own salary and payslips, the leave of their reports to decide) unnoticed."""
-    if employee_id is not None and repo.other_active_user_of(tx, employee_id, user_id) is not None:
-        raise Conflict(
-            "This employee already has an active user account; disable it first.",
-            rule="employee-has-user",
-            errors=[{"field": "body.employeeId", "type": "linked", "message": "already linked to an active user"}],
-        )
 
 
 def list_roles(tenant: Tenant, actor: Actor) -> list[RolePermissions]:
