@@ -77,8 +77,7 @@ def update(tx: TenantTx, user_id: UUID, changes: Mapping[str, Any]) -> User:
 def other_active_user_of(tx: TenantTx, employee_id: UUID, user_id: UUID | None) -> UUID | None:
     """Another active user linked to the employee record, if any. Locks the employee row first, so two
     concurrent links of one employee queue there (None too when the employee does not exist)."""
-    locked = sql.SQL("SELECT id FROM {} WHERE id = %s FOR UPDATE").format(tx.t("employees"))
-    if tx.execute(locked, (employee_id,)).fetchone() is None:
+    if lock_employee_email(tx, employee_id) is None:  # the email is NOT NULL: None means no such employee
         return None
     query = sql.SQL(
         "SELECT id FROM {} WHERE employee_id = %s AND status = 'active'"
